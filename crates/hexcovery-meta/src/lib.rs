@@ -1,0 +1,98 @@
+//! The metastore: everything Hexcovery stores that is not telemetry — orgs, users, sessions,
+//! API keys, audit events — behind one [`Metastore`] trait. SQLite is the embedded backend;
+//! a PostgreSQL backend for scale-out implements the same trait and runs the same test suite.
+//!
+//! Invariant: every method that reads or changes org-owned rows takes the org id as an
+//! argument and filters by it, so an id from another org behaves exactly as a missing one.
+
+mod error;
+pub mod model;
+mod sqlite;
+pub mod validate;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use hexcovery_auth::Role;
+use uuid::Uuid;
+
+pub use error::{MetaError, MetaResult};
+pub use model::*;
+pub use sqlite::SqliteMetastore;
+
+#[async_trait]
+pub trait Metastore: Send + Sync + 'static {
+    /// Whether the store answers (readiness).
+    async fn ping(&self) -> MetaResult<()>;
+
+    // --- orgs ---
+    /// Creates an org and its first admin atomically. Conflict `slug_taken` / `email_taken`.
+    async fn create_org_with_admin(&self, org: NewOrg, admin: NewUser) -> MetaResult<(Org, User)>;
+    async fn get_org(&self, org_id: Uuid) -> MetaResult<Org>;
+    async fn update_org(&self, org_id: Uuid, patch: OrgPatch) -> MetaResult<Org>;
+    async fn count_orgs(&self) -> MetaResult<u64>;
+
+    // --- users ---
+    /// The user with this (normalised) email and their password hash, in any org: login is
+    /// the one lookup that precedes knowing the org.
+    async fn find_user_for_login(&self, email: &str) -> MetaResult<Option<(User, String)>>;
+    async fn list_users(&self, org_id: Uuid) -> MetaResult<Vec<User>>;
+    async fn get_user(&self, org_id: Uuid, user_id: Uuid) -> MetaResult<User>;
+    /// Changes a role; refuses ([`MetaError::LastAdmin`]) to demote the org's last admin.
+    async fn set_user_role(&self, org_id: Uuid, user_id: Uuid, role: Role) -> MetaResult<User>;
+    /// Removes a user and their sessions; refuses to remove the org's last admin.
+    async fn delete_user(&self, org_id: Uuid, user_id: Uuid) -> MetaResult<User>;
+
+    // --- sessions ---
+    async fn create_session(&self, user: &User, new: NewSession) -> MetaResult<Session>;
+    /// The session if it is unrevoked and unexpired at `now`, with its user as stored now.
+    async fn live_session(
+        &self,
+        session_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> MetaResult<Option<SessionPrincipal>>;
+    /// Exchanges a refresh token for a new one (rotation with reuse detection).
+    async fn rotate_refresh_token(
+        &self,
+        presented_digest: &str,
+        new_digest: &str,
+        now: DateTime<Utc>,
+    ) -> MetaResult<RefreshOutcome>;
+    /// The user's live sessions, newest first.
+    async fn list_sessions(
+        &self,
+        org_id: Uuid,
+        user_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> MetaResult<Vec<Session>>;
+    /// Revokes one of the user's live sessions; NotFound for anyone else's.
+    async fn revoke_session(
+        &self,
+        org_id: Uuid,
+        user_id: Uuid,
+        session_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> MetaResult<()>;
+
+    // --- API keys ---
+    async fn create_api_key(&self, new: NewApiKey) -> MetaResult<ApiKeyRecord>;
+    /// Unrevoked keys, newest first.
+    async fn list_api_keys(&self, org_id: Uuid, limit: u32) -> MetaResult<Vec<ApiKeyRecord>>;
+    /// Revokes an unrevoked key of the org; NotFound otherwise.
+    async fn revoke_api_key(
+        &self,
+        org_id: Uuid,
+        key_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> MetaResult<ApiKeyRecord>;
+    /// Resolves a key digest to its org if the key exists and is unrevoked, and records the
+    /// use. Consulted on every request, so revocation acts on the next one on every node.
+    async fn authenticate_api_key(
+        &self,
+        key_digest: &str,
+        now: DateTime<Utc>,
+    ) -> MetaResult<Option<ApiKeyPrincipal>>;
+
+    // --- audit ---
+    async fn record_audit(&self, event: NewAuditEvent) -> MetaResult<()>;
+    async fn list_audit(&self, org_id: Uuid, page: Page) -> MetaResult<Vec<AuditEvent>>;
+}

@@ -1,0 +1,240 @@
+//! The metastore's records and the inputs that create or change them.
+
+use chrono::{DateTime, Utc};
+use hexcovery_auth::Role;
+use serde::Serialize;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Org {
+    pub id: Uuid,
+    pub name: String,
+    pub slug: String,
+    pub email: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct User {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Session {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub client_addr: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// A live session together with its user as stored now (current role included).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionPrincipal {
+    pub session_id: Uuid,
+    pub user: User,
+}
+
+/// An API key as listings show it: never the key or its digest.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ApiKeyRecord {
+    pub id: Uuid,
+    pub name: String,
+    pub prefix: String,
+    pub created_at: DateTime<Utc>,
+    pub created_by: CreatedBy,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct CreatedBy {
+    /// The creating user's id, if they still exist.
+    pub user_id: Option<Uuid>,
+    pub name: String,
+}
+
+/// What a valid, unrevoked API key resolves to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyPrincipal {
+    pub key_id: Uuid,
+    pub org_id: Uuid,
+    pub name: String,
+}
+
+pub struct NewOrg {
+    pub name: String,
+    pub slug: String,
+    pub email: String,
+}
+
+pub struct NewUser {
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    /// An argon2id PHC string; the metastore never sees a password.
+    pub password_hash: String,
+}
+
+pub struct NewSession {
+    pub expires_at: DateTime<Utc>,
+    /// Digest of the first refresh token of the session.
+    pub refresh_token_digest: String,
+    pub client_addr: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+pub struct NewApiKey {
+    pub org_id: Uuid,
+    pub name: String,
+    pub prefix: String,
+    pub key_digest: String,
+    pub created_by: CreatedBy,
+}
+
+/// A partial update of an org's identity; `None` leaves a field as it is.
+#[derive(Default)]
+pub struct OrgPatch {
+    pub name: Option<String>,
+    pub slug: Option<String>,
+    pub email: Option<String>,
+}
+
+/// The result of presenting a refresh token.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RefreshOutcome {
+    /// The token was current: it is now used and the new digest is the session's token.
+    Rotated(SessionPrincipal),
+    /// The token had been used before: the whole session has been revoked.
+    Reused(SessionPrincipal),
+    /// Unknown token, or its session is revoked or expired.
+    Invalid,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ActorKind {
+    User,
+    ApiKey,
+    /// Someone not (yet) authenticated, e.g. a failed login.
+    Anonymous,
+}
+
+impl ActorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActorKind::User => "user",
+            ActorKind::ApiKey => "api_key",
+            ActorKind::Anonymous => "anonymous",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Actor {
+    pub kind: ActorKind,
+    pub id: Option<Uuid>,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Success,
+    Failure,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Failure => "failure",
+        }
+    }
+}
+
+pub struct NewAuditEvent {
+    pub org_id: Uuid,
+    pub actor: Actor,
+    /// A dotted verb, e.g. `auth.login`, `api_key.create`.
+    pub action: &'static str,
+    /// What was acted on, e.g. `api_key:<id>`.
+    pub target: Option<String>,
+    pub outcome: Outcome,
+    pub client_addr: Option<String>,
+    /// Extra facts (never secrets), e.g. which fields changed.
+    pub detail: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AuditEvent {
+    pub id: Uuid,
+    pub time: DateTime<Utc>,
+    pub actor: Actor,
+    pub action: String,
+    pub target: Option<String>,
+    pub outcome: Outcome,
+    pub client_addr: Option<String>,
+    pub detail: Option<serde_json::Value>,
+}
+
+/// One page of a newest-first listing: at most `limit` items older than `before`.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    pub limit: u32,
+    pub before: Option<Uuid>,
+}
+
+impl NewAuditEvent {
+    pub fn success(org_id: Uuid, actor: Actor, action: &'static str) -> Self {
+        Self {
+            org_id,
+            actor,
+            action,
+            target: None,
+            outcome: Outcome::Success,
+            client_addr: None,
+            detail: None,
+        }
+    }
+
+    pub fn failure(org_id: Uuid, actor: Actor, action: &'static str) -> Self {
+        Self {
+            outcome: Outcome::Failure,
+            ..Self::success(org_id, actor, action)
+        }
+    }
+
+    pub fn target(mut self, target: impl Into<String>) -> Self {
+        self.target = Some(target.into());
+        self
+    }
+
+    pub fn client(mut self, client_addr: Option<String>) -> Self {
+        self.client_addr = client_addr;
+        self
+    }
+
+    pub fn detail(mut self, detail: serde_json::Value) -> Self {
+        self.detail = Some(detail);
+        self
+    }
+}
+
+impl Actor {
+    pub fn user(user: &User) -> Self {
+        Self {
+            kind: ActorKind::User,
+            id: Some(user.id),
+            name: user.email.clone(),
+        }
+    }
+}

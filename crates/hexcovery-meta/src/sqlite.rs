@@ -1,0 +1,696 @@
+//! The embedded SQLite metastore. Writes go through a single connection (SQLite allows one
+//! writer; queueing in the pool is cheaper than lock-upgrade retries); reads use a small pool
+//! of read-only connections, which WAL mode lets run beside the writer.
+
+use crate::Metastore;
+use crate::error::{MetaError, MetaResult};
+use crate::model::*;
+use anyhow::Context as _;
+use async_trait::async_trait;
+use chrono::{DateTime, TimeZone, Utc};
+use hexcovery_auth::Role;
+use sqlx::Row;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use std::path::Path;
+use std::time::Duration;
+use uuid::Uuid;
+
+/// Last-used timestamps are refreshed at most this often, so hot credentials do not turn
+/// every request into a write.
+const TOUCH_INTERVAL_MS: i64 = 60_000;
+
+pub struct SqliteMetastore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+fn now_ms() -> i64 {
+    ms(Utc::now())
+}
+
+fn time(ms: i64) -> MetaResult<DateTime<Utc>> {
+    Utc.timestamp_millis_opt(ms)
+        .single()
+        .ok_or_else(|| MetaError::Internal(anyhow::anyhow!("stored time {ms} is out of range")))
+}
+
+fn opt_time(ms: Option<i64>) -> MetaResult<Option<DateTime<Utc>>> {
+    ms.map(time).transpose()
+}
+
+fn uuid(row: &SqliteRow, column: &str) -> MetaResult<Uuid> {
+    let text: String = row.try_get(column)?;
+    Uuid::parse_str(&text)
+        .with_context(|| format!("stored id {text:?} in column {column} is not a UUID"))
+        .map_err(MetaError::Internal)
+}
+
+fn opt_uuid(row: &SqliteRow, column: &str) -> MetaResult<Option<Uuid>> {
+    let text: Option<String> = row.try_get(column)?;
+    text.map(|t| {
+        Uuid::parse_str(&t)
+            .with_context(|| format!("stored id {t:?} in column {column} is not a UUID"))
+            .map_err(MetaError::Internal)
+    })
+    .transpose()
+}
+
+fn org_from_row(row: &SqliteRow) -> MetaResult<Org> {
+    Ok(Org {
+        id: uuid(row, "id")?,
+        name: row.try_get("name")?,
+        slug: row.try_get("slug")?,
+        email: row.try_get("email")?,
+        created_at: time(row.try_get("created_at")?)?,
+        updated_at: time(row.try_get("updated_at")?)?,
+    })
+}
+
+fn user_from_row(row: &SqliteRow) -> MetaResult<User> {
+    let role: String = row.try_get("role")?;
+    Ok(User {
+        id: uuid(row, "id")?,
+        org_id: uuid(row, "org_id")?,
+        email: row.try_get("email")?,
+        name: row.try_get("name")?,
+        role: role
+            .parse()
+            .map_err(|e: hexcovery_auth::UnknownRole| MetaError::Internal(e.into()))?,
+        created_at: time(row.try_get("created_at")?)?,
+        updated_at: time(row.try_get("updated_at")?)?,
+    })
+}
+
+fn session_from_row(row: &SqliteRow) -> MetaResult<Session> {
+    Ok(Session {
+        id: uuid(row, "id")?,
+        user_id: uuid(row, "user_id")?,
+        created_at: time(row.try_get("created_at")?)?,
+        last_seen_at: time(row.try_get("last_seen_at")?)?,
+        expires_at: time(row.try_get("expires_at")?)?,
+        client_addr: row.try_get("client_addr")?,
+        user_agent: row.try_get("user_agent")?,
+    })
+}
+
+fn api_key_from_row(row: &SqliteRow) -> MetaResult<ApiKeyRecord> {
+    Ok(ApiKeyRecord {
+        id: uuid(row, "id")?,
+        name: row.try_get("name")?,
+        prefix: row.try_get("prefix")?,
+        created_at: time(row.try_get("created_at")?)?,
+        created_by: CreatedBy {
+            user_id: opt_uuid(row, "created_by_user_id")?,
+            name: row.try_get("created_by_name")?,
+        },
+        last_used_at: opt_time(row.try_get("last_used_at")?)?,
+    })
+}
+
+fn audit_from_row(row: &SqliteRow) -> MetaResult<AuditEvent> {
+    let kind: String = row.try_get("actor_kind")?;
+    let outcome: String = row.try_get("outcome")?;
+    let detail: Option<String> = row.try_get("detail")?;
+    Ok(AuditEvent {
+        id: uuid(row, "id")?,
+        time: time(row.try_get("time")?)?,
+        actor: Actor {
+            kind: match kind.as_str() {
+                "user" => ActorKind::User,
+                "api_key" => ActorKind::ApiKey,
+                _ => ActorKind::Anonymous,
+            },
+            id: opt_uuid(row, "actor_id")?,
+            name: row.try_get("actor_name")?,
+        },
+        action: row.try_get("action")?,
+        target: row.try_get("target")?,
+        outcome: if outcome == "success" {
+            Outcome::Success
+        } else {
+            Outcome::Failure
+        },
+        client_addr: row.try_get("client_addr")?,
+        detail: detail
+            .map(|d| serde_json::from_str(&d).context("stored audit detail is not JSON"))
+            .transpose()?,
+    })
+}
+
+/// Maps a unique-constraint violation to a [`MetaError::Conflict`] naming the field.
+fn conflict_or_internal(e: sqlx::Error) -> MetaError {
+    if let Some(db) = e.as_database_error() {
+        if db.is_unique_violation() {
+            let message = db.message();
+            if message.contains("orgs.slug") {
+                return MetaError::Conflict {
+                    code: "slug_taken",
+                    message: "an organization with this slug already exists".into(),
+                };
+            }
+            if message.contains("users.email") {
+                return MetaError::Conflict {
+                    code: "email_taken",
+                    message: "a user with this email already exists".into(),
+                };
+            }
+        }
+    }
+    e.into()
+}
+
+impl SqliteMetastore {
+    /// Opens (creating if needed) the database file and applies pending migrations.
+    pub async fn open(path: &Path) -> MetaResult<Self> {
+        let base = SqliteConnectOptions::new()
+            .filename(path)
+            .journal_mode(SqliteJournalMode::Wal)
+            // NORMAL is durable in WAL mode except for the last transactions before a power
+            // loss; FULL makes every commit survive power loss too, at a small write cost.
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(base.clone().create_if_missing(true))
+            .await
+            .with_context(|| format!("opening the metastore at {}", path.display()))?;
+        sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(base.read_only(true))
+            .await
+            .with_context(|| format!("opening the metastore at {}", path.display()))?;
+        Ok(Self { writer, reader })
+    }
+
+    /// Waits for in-flight statements and closes the database cleanly.
+    pub async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+
+    async fn admin_count(conn: &mut sqlx::SqliteConnection, org_id: Uuid) -> MetaResult<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT count(*) FROM users WHERE org_id = ? AND role = 'admin'")
+                .bind(org_id.to_string())
+                .fetch_one(conn)
+                .await?,
+        )
+    }
+
+    async fn fetch_user(
+        conn: &mut sqlx::SqliteConnection,
+        org_id: Uuid,
+        user_id: Uuid,
+    ) -> MetaResult<User> {
+        let row = sqlx::query(
+            "SELECT u.id, u.org_id, u.email, u.name, u.role, u.created_at, u.updated_at \
+             FROM users u WHERE u.org_id = ? AND u.id = ?",
+        )
+        .bind(org_id.to_string())
+        .bind(user_id.to_string())
+        .fetch_optional(conn)
+        .await?
+        .ok_or(MetaError::NotFound("user"))?;
+        user_from_row(&row)
+    }
+}
+
+#[async_trait]
+impl Metastore for SqliteMetastore {
+    async fn ping(&self) -> MetaResult<()> {
+        sqlx::query("SELECT 1").execute(&self.reader).await?;
+        Ok(())
+    }
+
+    async fn create_org_with_admin(&self, org: NewOrg, admin: NewUser) -> MetaResult<(Org, User)> {
+        let now = now_ms();
+        let org_id = Uuid::now_v7();
+        let user_id = Uuid::now_v7();
+        let mut tx = self.writer.begin().await?;
+        sqlx::query(
+            "INSERT INTO orgs (id, name, slug, email, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(org_id.to_string())
+        .bind(&org.name)
+        .bind(&org.slug)
+        .bind(&org.email)
+        .bind(now)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(conflict_or_internal)?;
+        sqlx::query(
+            "INSERT INTO users (id, org_id, email, name, role, password_hash, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(user_id.to_string())
+        .bind(org_id.to_string())
+        .bind(&admin.email)
+        .bind(&admin.name)
+        .bind(admin.role.as_str())
+        .bind(&admin.password_hash)
+        .bind(now)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(conflict_or_internal)?;
+        tx.commit().await?;
+        let created = time(now)?;
+        Ok((
+            Org {
+                id: org_id,
+                name: org.name,
+                slug: org.slug,
+                email: org.email,
+                created_at: created,
+                updated_at: created,
+            },
+            User {
+                id: user_id,
+                org_id,
+                email: admin.email,
+                name: admin.name,
+                role: admin.role,
+                created_at: created,
+                updated_at: created,
+            },
+        ))
+    }
+
+    async fn get_org(&self, org_id: Uuid) -> MetaResult<Org> {
+        let row = sqlx::query(
+            "SELECT id, name, slug, email, created_at, updated_at FROM orgs WHERE id = ?",
+        )
+        .bind(org_id.to_string())
+        .fetch_optional(&self.reader)
+        .await?
+        .ok_or(MetaError::NotFound("organization"))?;
+        org_from_row(&row)
+    }
+
+    async fn update_org(&self, org_id: Uuid, patch: OrgPatch) -> MetaResult<Org> {
+        let row = sqlx::query(
+            "UPDATE orgs SET name = coalesce(?, name), slug = coalesce(?, slug), \
+             email = coalesce(?, email), updated_at = ? WHERE id = ? \
+             RETURNING id, name, slug, email, created_at, updated_at",
+        )
+        .bind(patch.name)
+        .bind(patch.slug)
+        .bind(patch.email)
+        .bind(now_ms())
+        .bind(org_id.to_string())
+        .fetch_optional(&self.writer)
+        .await
+        .map_err(conflict_or_internal)?
+        .ok_or(MetaError::NotFound("organization"))?;
+        org_from_row(&row)
+    }
+
+    async fn count_orgs(&self) -> MetaResult<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM orgs")
+            .fetch_one(&self.reader)
+            .await?;
+        Ok(n.max(0) as u64)
+    }
+
+    async fn find_user_for_login(&self, email: &str) -> MetaResult<Option<(User, String)>> {
+        let row = sqlx::query(
+            "SELECT u.id, u.org_id, u.email, u.name, u.role, u.created_at, u.updated_at, \
+             u.password_hash FROM users u WHERE u.email = ?",
+        )
+        .bind(email)
+        .fetch_optional(&self.reader)
+        .await?;
+        row.map(|row| Ok((user_from_row(&row)?, row.try_get("password_hash")?)))
+            .transpose()
+    }
+
+    async fn list_users(&self, org_id: Uuid) -> MetaResult<Vec<User>> {
+        sqlx::query(
+            "SELECT u.id, u.org_id, u.email, u.name, u.role, u.created_at, u.updated_at \
+             FROM users u WHERE u.org_id = ? ORDER BY u.id DESC",
+        )
+        .bind(org_id.to_string())
+        .fetch_all(&self.reader)
+        .await?
+        .iter()
+        .map(user_from_row)
+        .collect()
+    }
+
+    async fn get_user(&self, org_id: Uuid, user_id: Uuid) -> MetaResult<User> {
+        let mut conn = self.reader.acquire().await?;
+        Self::fetch_user(&mut conn, org_id, user_id).await
+    }
+
+    async fn set_user_role(&self, org_id: Uuid, user_id: Uuid, role: Role) -> MetaResult<User> {
+        let mut tx = self.writer.begin().await?;
+        let user = Self::fetch_user(&mut tx, org_id, user_id).await?;
+        if user.role == Role::Admin
+            && role != Role::Admin
+            && Self::admin_count(&mut tx, org_id).await? <= 1
+        {
+            return Err(MetaError::LastAdmin);
+        }
+        let now = now_ms();
+        sqlx::query("UPDATE users SET role = ?, updated_at = ? WHERE org_id = ? AND id = ?")
+            .bind(role.as_str())
+            .bind(now)
+            .bind(org_id.to_string())
+            .bind(user_id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(User {
+            role,
+            updated_at: time(now)?,
+            ..user
+        })
+    }
+
+    async fn delete_user(&self, org_id: Uuid, user_id: Uuid) -> MetaResult<User> {
+        let mut tx = self.writer.begin().await?;
+        let user = Self::fetch_user(&mut tx, org_id, user_id).await?;
+        if user.role == Role::Admin && Self::admin_count(&mut tx, org_id).await? <= 1 {
+            return Err(MetaError::LastAdmin);
+        }
+        // Sessions and refresh tokens go with the user (ON DELETE CASCADE).
+        sqlx::query("DELETE FROM users WHERE org_id = ? AND id = ?")
+            .bind(org_id.to_string())
+            .bind(user_id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    async fn create_session(&self, user: &User, new: NewSession) -> MetaResult<Session> {
+        let now = now_ms();
+        let id = Uuid::now_v7();
+        let mut tx = self.writer.begin().await?;
+        sqlx::query(
+            "INSERT INTO sessions (id, org_id, user_id, created_at, last_seen_at, expires_at, client_addr, user_agent) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(id.to_string())
+        .bind(user.org_id.to_string())
+        .bind(user.id.to_string())
+        .bind(now)
+        .bind(now)
+        .bind(ms(new.expires_at))
+        .bind(&new.client_addr)
+        .bind(&new.user_agent)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO refresh_tokens (token_digest, session_id, created_at) VALUES (?, ?, ?)",
+        )
+        .bind(&new.refresh_token_digest)
+        .bind(id.to_string())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Session {
+            id,
+            user_id: user.id,
+            created_at: time(now)?,
+            last_seen_at: time(now)?,
+            expires_at: new.expires_at,
+            client_addr: new.client_addr,
+            user_agent: new.user_agent,
+        })
+    }
+
+    async fn live_session(
+        &self,
+        session_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> MetaResult<Option<SessionPrincipal>> {
+        let row = sqlx::query(
+            "SELECT u.id, u.org_id, u.email, u.name, u.role, u.created_at, u.updated_at, \
+             s.last_seen_at FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.id = ? AND s.revoked_at IS NULL AND s.expires_at > ?",
+        )
+        .bind(session_id.to_string())
+        .bind(ms(now))
+        .fetch_optional(&self.reader)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let last_seen: i64 = row.try_get("last_seen_at")?;
+        if ms(now) - last_seen > TOUCH_INTERVAL_MS {
+            sqlx::query("UPDATE sessions SET last_seen_at = ? WHERE id = ?")
+                .bind(ms(now))
+                .bind(session_id.to_string())
+                .execute(&self.writer)
+                .await?;
+        }
+        Ok(Some(SessionPrincipal {
+            session_id,
+            user: user_from_row(&row)?,
+        }))
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        presented_digest: &str,
+        new_digest: &str,
+        now: DateTime<Utc>,
+    ) -> MetaResult<RefreshOutcome> {
+        let mut tx = self.writer.begin().await?;
+        let row = sqlx::query(
+            "SELECT rt.session_id, rt.used_at, s.revoked_at, s.expires_at, s.org_id, s.user_id \
+             FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id \
+             WHERE rt.token_digest = ?",
+        )
+        .bind(presented_digest)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            return Ok(RefreshOutcome::Invalid);
+        };
+        let session_id = uuid(&row, "session_id")?;
+        let used_at: Option<i64> = row.try_get("used_at")?;
+        let revoked_at: Option<i64> = row.try_get("revoked_at")?;
+        let expires_at: i64 = row.try_get("expires_at")?;
+        if revoked_at.is_some() || expires_at <= ms(now) {
+            return Ok(RefreshOutcome::Invalid);
+        }
+        let user = Self::fetch_user(&mut tx, uuid(&row, "org_id")?, uuid(&row, "user_id")?).await?;
+        let principal = SessionPrincipal { session_id, user };
+        if used_at.is_some() {
+            // A used token came back: someone holds a copy. End the session for everyone.
+            sqlx::query("UPDATE sessions SET revoked_at = ? WHERE id = ?")
+                .bind(ms(now))
+                .bind(session_id.to_string())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            return Ok(RefreshOutcome::Reused(principal));
+        }
+        sqlx::query("UPDATE refresh_tokens SET used_at = ? WHERE token_digest = ?")
+            .bind(ms(now))
+            .bind(presented_digest)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO refresh_tokens (token_digest, session_id, created_at) VALUES (?, ?, ?)",
+        )
+        .bind(new_digest)
+        .bind(session_id.to_string())
+        .bind(ms(now))
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE sessions SET last_seen_at = ? WHERE id = ?")
+            .bind(ms(now))
+            .bind(session_id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(RefreshOutcome::Rotated(principal))
+    }
+
+    async fn list_sessions(
+        &self,
+        org_id: Uuid,
+        user_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> MetaResult<Vec<Session>> {
+        sqlx::query(
+            "SELECT id, user_id, created_at, last_seen_at, expires_at, client_addr, user_agent \
+             FROM sessions WHERE org_id = ? AND user_id = ? AND revoked_at IS NULL AND expires_at > ? \
+             ORDER BY id DESC",
+        )
+        .bind(org_id.to_string())
+        .bind(user_id.to_string())
+        .bind(ms(now))
+        .fetch_all(&self.reader)
+        .await?
+        .iter()
+        .map(session_from_row)
+        .collect()
+    }
+
+    async fn revoke_session(
+        &self,
+        org_id: Uuid,
+        user_id: Uuid,
+        session_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> MetaResult<()> {
+        let done = sqlx::query(
+            "UPDATE sessions SET revoked_at = ? WHERE id = ? AND org_id = ? AND user_id = ? \
+             AND revoked_at IS NULL AND expires_at > ?",
+        )
+        .bind(ms(now))
+        .bind(session_id.to_string())
+        .bind(org_id.to_string())
+        .bind(user_id.to_string())
+        .bind(ms(now))
+        .execute(&self.writer)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(MetaError::NotFound("session"));
+        }
+        Ok(())
+    }
+
+    async fn create_api_key(&self, new: NewApiKey) -> MetaResult<ApiKeyRecord> {
+        let id = Uuid::now_v7();
+        let now = now_ms();
+        sqlx::query(
+            "INSERT INTO api_keys (id, org_id, name, prefix, key_digest, created_at, created_by_user_id, created_by_name) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(id.to_string())
+        .bind(new.org_id.to_string())
+        .bind(&new.name)
+        .bind(&new.prefix)
+        .bind(&new.key_digest)
+        .bind(now)
+        .bind(new.created_by.user_id.map(|u| u.to_string()))
+        .bind(&new.created_by.name)
+        .execute(&self.writer)
+        .await?;
+        Ok(ApiKeyRecord {
+            id,
+            name: new.name,
+            prefix: new.prefix,
+            created_at: time(now)?,
+            created_by: new.created_by,
+            last_used_at: None,
+        })
+    }
+
+    async fn list_api_keys(&self, org_id: Uuid, limit: u32) -> MetaResult<Vec<ApiKeyRecord>> {
+        sqlx::query(
+            "SELECT id, name, prefix, created_at, created_by_user_id, created_by_name, last_used_at \
+             FROM api_keys WHERE org_id = ? AND revoked_at IS NULL ORDER BY id DESC LIMIT ?",
+        )
+        .bind(org_id.to_string())
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await?
+        .iter()
+        .map(api_key_from_row)
+        .collect()
+    }
+
+    async fn revoke_api_key(
+        &self,
+        org_id: Uuid,
+        key_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> MetaResult<ApiKeyRecord> {
+        let row = sqlx::query(
+            "UPDATE api_keys SET revoked_at = ? WHERE org_id = ? AND id = ? AND revoked_at IS NULL \
+             RETURNING id, name, prefix, created_at, created_by_user_id, created_by_name, last_used_at",
+        )
+        .bind(ms(now))
+        .bind(org_id.to_string())
+        .bind(key_id.to_string())
+        .fetch_optional(&self.writer)
+        .await?
+        .ok_or(MetaError::NotFound("API key"))?;
+        api_key_from_row(&row)
+    }
+
+    async fn authenticate_api_key(
+        &self,
+        key_digest: &str,
+        now: DateTime<Utc>,
+    ) -> MetaResult<Option<ApiKeyPrincipal>> {
+        let row = sqlx::query(
+            "SELECT id, org_id, name, key_digest, last_used_at FROM api_keys \
+             WHERE key_digest = ? AND revoked_at IS NULL",
+        )
+        .bind(key_digest)
+        .fetch_optional(&self.reader)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let stored: String = row.try_get("key_digest")?;
+        if !hexcovery_auth::constant_time_eq(stored.as_bytes(), key_digest.as_bytes()) {
+            return Ok(None);
+        }
+        let key_id = uuid(&row, "id")?;
+        let last_used: Option<i64> = row.try_get("last_used_at")?;
+        if last_used.is_none_or(|t| ms(now) - t > TOUCH_INTERVAL_MS) {
+            sqlx::query("UPDATE api_keys SET last_used_at = ? WHERE id = ?")
+                .bind(ms(now))
+                .bind(key_id.to_string())
+                .execute(&self.writer)
+                .await?;
+        }
+        Ok(Some(ApiKeyPrincipal {
+            key_id,
+            org_id: uuid(&row, "org_id")?,
+            name: row.try_get("name")?,
+        }))
+    }
+
+    async fn record_audit(&self, event: NewAuditEvent) -> MetaResult<()> {
+        sqlx::query(
+            "INSERT INTO audit_events (id, org_id, time, actor_kind, actor_id, actor_name, action, target, outcome, client_addr, detail) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(Uuid::now_v7().to_string())
+        .bind(event.org_id.to_string())
+        .bind(now_ms())
+        .bind(event.actor.kind.as_str())
+        .bind(event.actor.id.map(|id| id.to_string()))
+        .bind(&event.actor.name)
+        .bind(event.action)
+        .bind(&event.target)
+        .bind(event.outcome.as_str())
+        .bind(&event.client_addr)
+        .bind(event.detail.map(|d| d.to_string()))
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn list_audit(&self, org_id: Uuid, page: Page) -> MetaResult<Vec<AuditEvent>> {
+        sqlx::query(
+            "SELECT id, time, actor_kind, actor_id, actor_name, action, target, outcome, client_addr, detail \
+             FROM audit_events WHERE org_id = ? AND (? IS NULL OR id < ?) ORDER BY id DESC LIMIT ?",
+        )
+        .bind(org_id.to_string())
+        .bind(page.before.map(|b| b.to_string()))
+        .bind(page.before.map(|b| b.to_string()))
+        .bind(i64::from(page.limit))
+        .fetch_all(&self.reader)
+        .await?
+        .iter()
+        .map(audit_from_row)
+        .collect()
+    }
+}

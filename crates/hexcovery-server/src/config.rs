@@ -1,0 +1,65 @@
+//! Server configuration, as the command line and `HEXCOVERY_*` environment give it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+/// Whether anyone may create a new org by signing up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignupMode {
+    Open,
+    /// Only the very first org of an installation may sign up (bootstrap); after that new
+    /// people join existing orgs by invitation.
+    Disabled,
+}
+
+impl FromStr for SignupMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "open" => Ok(SignupMode::Open),
+            "disabled" => Ok(SignupMode::Disabled),
+            other => Err(format!(
+                "unknown signup mode {other:?}: use open or disabled"
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Where the metastore, the server key and (later) telemetry live.
+    pub data_dir: PathBuf,
+    /// API and dashboard.
+    pub http_addr: SocketAddr,
+    /// OTLP/gRPC ingest.
+    pub grpc_addr: SocketAddr,
+    /// OTLP/HTTP ingest.
+    pub otlp_http_addr: SocketAddr,
+    /// The URL people reach the server at; links in emails use it, and refresh-token cookies
+    /// are marked `Secure` when it is https.
+    pub public_url: String,
+    pub signup: SignupMode,
+    /// The server key as 64 hex characters. When absent, the key is read from (or created
+    /// at) `<data_dir>/server.key`. Every node of a cluster must share one key.
+    pub server_key: Option<String>,
+}
+
+impl ServerConfig {
+    /// The embedded defaults, with a data directory.
+    pub fn with_data_dir(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            http_addr: ([0, 0, 0, 0], 8080).into(),
+            grpc_addr: ([0, 0, 0, 0], 4317).into(),
+            otlp_http_addr: ([0, 0, 0, 0], 4318).into(),
+            public_url: "http://localhost:8080".into(),
+            signup: SignupMode::Open,
+            server_key: None,
+        }
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}

@@ -1,0 +1,150 @@
+//! The route policy: every route of the HTTP API with the credential rule that guards it
+//! (SPEC §2), declared once. [`app`] builds the router from this table and nothing else, so
+//! a route cannot exist without a decision about who may call it; the integration tests walk
+//! the same table with every kind of credential.
+
+use crate::auth;
+use crate::error::{ApiError, ErrorClass};
+use crate::routes;
+use crate::state::AppState;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::handler::Handler;
+use axum::http::{Method, Uri};
+use axum::routing::{MethodFilter, MethodRouter, on};
+use hexcovery_auth::Role;
+use tower_http::trace::TraceLayer;
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, no credential (health, login, signup, refresh).
+    Public,
+    /// The programmatic surface: any API key of the org, or a signed-in user with at least
+    /// this role.
+    KeyOrUser(Role),
+    /// API keys only (heartbeats, ingest).
+    KeyOnly,
+    /// Signed-in users with at least this role; API keys are refused (403).
+    User(Role),
+}
+
+/// One row of the policy table.
+pub struct RouteSpec {
+    pub method: Method,
+    /// axum path syntax: `{id}` marks a parameter.
+    pub path: &'static str,
+    pub access: Access,
+    handler: MethodRouter<AppState>,
+}
+
+fn route<H, T>(method: Method, path: &'static str, access: Access, handler: H) -> RouteSpec
+where
+    H: Handler<T, AppState>,
+    T: 'static,
+{
+    let filter = MethodFilter::try_from(method.clone()).expect("route methods are standard");
+    RouteSpec {
+        method,
+        path,
+        access,
+        handler: on(filter, handler),
+    }
+}
+
+/// The policy table.
+pub fn route_table() -> Vec<RouteSpec> {
+    use Access::*;
+    use Method as M;
+    use Role::*;
+    use routes::*;
+    vec![
+        route(M::GET, "/healthz", Public, health::healthz),
+        route(M::GET, "/readyz", Public, health::readyz),
+        // sessions
+        route(M::POST, "/api/v1/auth/signup", Public, session_auth::signup),
+        route(M::POST, "/api/v1/auth/login", Public, session_auth::login),
+        route(
+            M::POST,
+            "/api/v1/auth/refresh",
+            Public,
+            session_auth::refresh,
+        ),
+        route(
+            M::POST,
+            "/api/v1/auth/logout",
+            User(Viewer),
+            session_auth::logout,
+        ),
+        route(M::GET, "/api/v1/me", User(Viewer), org::me),
+        route(M::GET, "/api/v1/sessions", User(Viewer), sessions::list),
+        route(
+            M::DELETE,
+            "/api/v1/sessions/{id}",
+            User(Viewer),
+            sessions::revoke,
+        ),
+        // the org and its people
+        route(M::GET, "/api/v1/org", User(Viewer), org::show),
+        route(M::PATCH, "/api/v1/org", User(Admin), org::update),
+        route(M::GET, "/api/v1/users", User(Viewer), users::list),
+        route(M::PATCH, "/api/v1/users/{id}", User(Admin), users::update),
+        route(M::DELETE, "/api/v1/users/{id}", User(Admin), users::remove),
+        // credentials for automation
+        route(M::GET, "/api/v1/api-keys", User(Admin), api_keys::list),
+        route(M::POST, "/api/v1/api-keys", User(Admin), api_keys::create),
+        route(
+            M::DELETE,
+            "/api/v1/api-keys/{id}",
+            User(Admin),
+            api_keys::revoke,
+        ),
+        // oversight
+        route(M::GET, "/api/v1/audit", User(Admin), audit::list),
+    ]
+}
+
+/// The Access rule of every route, for tests and documentation.
+pub fn route_policies() -> Vec<(Method, &'static str, Access)> {
+    route_table()
+        .into_iter()
+        .map(|r| (r.method, r.path, r.access))
+        .collect()
+}
+
+/// Largest JSON body the API accepts.
+const MAX_API_BODY_BYTES: usize = 1 << 20;
+
+/// The HTTP application: the policy table mounted with its guards, plus JSON 404/405 answers.
+pub fn app(state: AppState) -> Router {
+    let mut router = Router::new();
+    for spec in route_table() {
+        let access = spec.access;
+        let guard = axum::middleware::from_fn_with_state(state.clone(), move |st, req, next| {
+            auth::enforce(st, access, req, next)
+        });
+        router = router.route(spec.path, spec.handler.route_layer(guard));
+    }
+    router
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_API_BODY_BYTES))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn not_found(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        ErrorClass::NotFound,
+        "no_such_route",
+        format!("there is no route {method} {}", uri.path()),
+    )
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        ErrorClass::MethodNotAllowed,
+        "method_not_allowed",
+        format!("{} does not accept {method}", uri.path()),
+    )
+}

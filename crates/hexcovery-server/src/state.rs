@@ -1,0 +1,24 @@
+//! `AppState`: what every handler shares — the metastore, token keys and configuration.
+
+use crate::config::ServerConfig;
+use hexcovery_auth::JwtKeys;
+use hexcovery_meta::{Metastore, NewAuditEvent};
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub meta: Arc<dyn Metastore>,
+    pub jwt: Arc<JwtKeys>,
+    pub config: Arc<ServerConfig>,
+}
+
+impl AppState {
+    /// Records an audit event. The action it describes has already happened, so a failure to
+    /// record is logged loudly rather than turned into an error for the client.
+    pub async fn audit(&self, event: NewAuditEvent) {
+        let action = event.action;
+        if let Err(error) = self.meta.record_audit(event).await {
+            tracing::error!(%action, error = ?error, "failed to record an audit event");
+        }
+    }
+}

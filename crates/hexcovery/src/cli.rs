@@ -1,0 +1,128 @@
+//! The command line: `hexcovery serve` and its flags, each also an `HEXCOVERY_*` variable.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use hexcovery_server::{ServerConfig, SignupMode};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "hexcovery",
+    version,
+    about = "Multi-tenant observability: metrics, logs and traces over OTLP, queried with OQL"
+)]
+pub struct Cli {
+    /// Log format.
+    #[arg(long, global = true, env = "HEXCOVERY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (API, dashboard and OTLP ingest).
+    Serve(ServeArgs),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Directory for the metadata store, the server key and telemetry.
+    #[arg(long, env = "HEXCOVERY_DATA_DIR", default_value = "./hexcovery-data")]
+    data_dir: PathBuf,
+    /// Address of the HTTP API and dashboard (port 0 picks a free port).
+    #[arg(long, env = "HEXCOVERY_HTTP_ADDR", default_value = "0.0.0.0:8080")]
+    http_addr: SocketAddr,
+    /// Address of OTLP/gRPC ingest.
+    #[arg(long, env = "HEXCOVERY_GRPC_ADDR", default_value = "0.0.0.0:4317")]
+    grpc_addr: SocketAddr,
+    /// Address of OTLP/HTTP ingest.
+    #[arg(long, env = "HEXCOVERY_OTLP_HTTP_ADDR", default_value = "0.0.0.0:4318")]
+    otlp_http_addr: SocketAddr,
+    /// The URL users reach this server at (used in links; https marks cookies Secure).
+    #[arg(
+        long,
+        env = "HEXCOVERY_PUBLIC_URL",
+        default_value = "http://localhost:8080"
+    )]
+    public_url: String,
+    /// Whether anyone may sign up a new organization (`disabled` still lets the first one).
+    #[arg(long, env = "HEXCOVERY_SIGNUP", default_value = "open", value_parser = ["open", "disabled"])]
+    signup: String,
+    /// The server key (64 hex characters). Default: `<data-dir>/server.key`, created on first
+    /// start. A cluster's nodes must all use the same key.
+    #[arg(long, env = "HEXCOVERY_SERVER_KEY", hide_env_values = true)]
+    server_key: Option<String>,
+}
+
+impl Cli {
+    pub async fn run(self) -> anyhow::Result<()> {
+        match self.command {
+            Command::Serve(args) => {
+                let config = ServerConfig {
+                    data_dir: args.data_dir,
+                    http_addr: args.http_addr,
+                    grpc_addr: args.grpc_addr,
+                    otlp_http_addr: args.otlp_http_addr,
+                    public_url: args.public_url.trim_end_matches('/').to_string(),
+                    signup: args
+                        .signup
+                        .parse::<SignupMode>()
+                        .map_err(anyhow::Error::msg)?,
+                    server_key: args.server_key,
+                };
+                hexcovery_server::serve(config, shutdown_signal()).await
+            }
+        }
+    }
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received: finishing in-flight requests");
+}
+
+/// Logs go to stderr; `HEXCOVERY_LOG` (or `RUST_LOG`) filters them, `info` by default.
+pub fn init_logging(cli: &Cli) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("HEXCOVERY_LOG")
+        .or_else(|_| EnvFilter::try_from_default_env())
+        .unwrap_or_else(|_| EnvFilter::new("info,tower_http=info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
