@@ -92,6 +92,37 @@ pub trait Metastore: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> MetaResult<Option<ApiKeyPrincipal>>;
 
+    // --- invites ---
+    /// Creates a pending invite. Conflict `email_taken` if the email already has an account,
+    /// `already_invited` if the org has a pending invite for it.
+    async fn create_invite(&self, new: NewInvite, now: DateTime<Utc>) -> MetaResult<Invite>;
+    /// The org's invites of every status, newest first.
+    async fn list_invites(
+        &self,
+        org_id: Uuid,
+        page: Page,
+        now: DateTime<Utc>,
+    ) -> MetaResult<Vec<Invite>>;
+    /// Revokes a pending invite; NotFound if absent, another org's, or no longer pending.
+    async fn revoke_invite(
+        &self,
+        org_id: Uuid,
+        invite_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> MetaResult<()>;
+    /// Turns a pending, unexpired invite into a user of its org with its role, atomically and
+    /// at most once. NotFound (`invite`) for unknown, used, revoked or expired tokens.
+    async fn accept_invite(
+        &self,
+        token_digest: &str,
+        acceptance: InviteAcceptance,
+        now: DateTime<Utc>,
+    ) -> MetaResult<User>;
+
+    // --- outbox ---
+    async fn add_outbox_message(&self, message: NewOutboxMessage) -> MetaResult<OutboxMessage>;
+    async fn list_outbox(&self, org_id: Uuid, page: Page) -> MetaResult<Vec<OutboxMessage>>;
+
     // --- audit ---
     async fn record_audit(&self, event: NewAuditEvent) -> MetaResult<()>;
     async fn list_audit(&self, org_id: Uuid, page: Page) -> MetaResult<Vec<AuditEvent>>;

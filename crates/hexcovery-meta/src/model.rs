@@ -238,3 +238,54 @@ impl Actor {
         }
     }
 }
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum InviteStatus {
+    Pending,
+    Accepted,
+    Revoked,
+    Expired,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Invite {
+    pub id: Uuid,
+    pub email: String,
+    pub role: Role,
+    pub status: InviteStatus,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub invited_by: CreatedBy,
+}
+
+pub struct NewInvite {
+    pub org_id: Uuid,
+    pub email: String,
+    pub role: Role,
+    pub token_digest: String,
+    pub expires_at: DateTime<Utc>,
+    pub invited_by: CreatedBy,
+}
+
+/// The person accepting an invite; email, org and role come from the invite.
+pub struct InviteAcceptance {
+    pub name: String,
+    pub password_hash: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct OutboxMessage {
+    pub id: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+}
+
+pub struct NewOutboxMessage {
+    pub org_id: Uuid,
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+}

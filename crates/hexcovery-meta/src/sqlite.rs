@@ -144,6 +144,52 @@ fn audit_from_row(row: &SqliteRow) -> MetaResult<AuditEvent> {
     })
 }
 
+fn invite_from_row(row: &SqliteRow, now: DateTime<Utc>) -> MetaResult<Invite> {
+    let role: String = row.try_get("role")?;
+    let expires_at = time(row.try_get("expires_at")?)?;
+    let accepted: Option<i64> = row.try_get("accepted_at")?;
+    let revoked: Option<i64> = row.try_get("revoked_at")?;
+    let status = match (accepted, revoked) {
+        (Some(_), _) => InviteStatus::Accepted,
+        (None, Some(_)) => InviteStatus::Revoked,
+        (None, None) if expires_at <= now => InviteStatus::Expired,
+        (None, None) => InviteStatus::Pending,
+    };
+    Ok(Invite {
+        id: uuid(row, "id")?,
+        email: row.try_get("email")?,
+        role: role
+            .parse()
+            .map_err(|e: hexcovery_auth::UnknownRole| MetaError::Internal(e.into()))?,
+        status,
+        created_at: time(row.try_get("created_at")?)?,
+        expires_at,
+        invited_by: CreatedBy {
+            user_id: opt_uuid(row, "invited_by_user_id")?,
+            name: row.try_get("invited_by_name")?,
+        },
+    })
+}
+
+fn outbox_from_row(row: &SqliteRow) -> MetaResult<OutboxMessage> {
+    Ok(OutboxMessage {
+        id: uuid(row, "id")?,
+        created_at: time(row.try_get("created_at")?)?,
+        recipient: row.try_get("recipient")?,
+        subject: row.try_get("subject")?,
+        body: row.try_get("body")?,
+    })
+}
+
+fn email_taken() -> MetaError {
+    MetaError::Conflict {
+        code: "email_taken",
+        message:
+            "a user with this email already exists; a person belongs to exactly one organization"
+                .into(),
+    }
+}
+
 /// Maps a unique-constraint violation to a [`MetaError::Conflict`] naming the field.
 fn conflict_or_internal(e: sqlx::Error) -> MetaError {
     if let Some(db) = e.as_database_error() {
@@ -156,10 +202,7 @@ fn conflict_or_internal(e: sqlx::Error) -> MetaError {
                 };
             }
             if message.contains("users.email") {
-                return MetaError::Conflict {
-                    code: "email_taken",
-                    message: "a user with this email already exists".into(),
-                };
+                return email_taken();
             }
         }
     }
@@ -195,6 +238,39 @@ impl SqliteMetastore {
     pub async fn close(&self) {
         self.reader.close().await;
         self.writer.close().await;
+    }
+
+    async fn insert_user(
+        conn: &mut sqlx::SqliteConnection,
+        org_id: Uuid,
+        new: NewUser,
+        now: i64,
+    ) -> MetaResult<User> {
+        let id = Uuid::now_v7();
+        sqlx::query(
+            "INSERT INTO users (id, org_id, email, name, role, password_hash, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(id.to_string())
+        .bind(org_id.to_string())
+        .bind(&new.email)
+        .bind(&new.name)
+        .bind(new.role.as_str())
+        .bind(&new.password_hash)
+        .bind(now)
+        .bind(now)
+        .execute(conn)
+        .await
+        .map_err(conflict_or_internal)?;
+        Ok(User {
+            id,
+            org_id,
+            email: new.email,
+            name: new.name,
+            role: new.role,
+            created_at: time(now)?,
+            updated_at: time(now)?,
+        })
     }
 
     async fn admin_count(conn: &mut sqlx::SqliteConnection, org_id: Uuid) -> MetaResult<i64> {
@@ -234,7 +310,6 @@ impl Metastore for SqliteMetastore {
     async fn create_org_with_admin(&self, org: NewOrg, admin: NewUser) -> MetaResult<(Org, User)> {
         let now = now_ms();
         let org_id = Uuid::now_v7();
-        let user_id = Uuid::now_v7();
         let mut tx = self.writer.begin().await?;
         sqlx::query(
             "INSERT INTO orgs (id, name, slug, email, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -248,21 +323,7 @@ impl Metastore for SqliteMetastore {
         .execute(&mut *tx)
         .await
         .map_err(conflict_or_internal)?;
-        sqlx::query(
-            "INSERT INTO users (id, org_id, email, name, role, password_hash, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(user_id.to_string())
-        .bind(org_id.to_string())
-        .bind(&admin.email)
-        .bind(&admin.name)
-        .bind(admin.role.as_str())
-        .bind(&admin.password_hash)
-        .bind(now)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(conflict_or_internal)?;
+        let user = Self::insert_user(&mut tx, org_id, admin, now).await?;
         tx.commit().await?;
         let created = time(now)?;
         Ok((
@@ -274,15 +335,7 @@ impl Metastore for SqliteMetastore {
                 created_at: created,
                 updated_at: created,
             },
-            User {
-                id: user_id,
-                org_id,
-                email: admin.email,
-                name: admin.name,
-                role: admin.role,
-                created_at: created,
-                updated_at: created,
-            },
+            user,
         ))
     }
 
@@ -655,6 +708,176 @@ impl Metastore for SqliteMetastore {
             org_id: uuid(&row, "org_id")?,
             name: row.try_get("name")?,
         }))
+    }
+
+    async fn create_invite(&self, new: NewInvite, now: DateTime<Utc>) -> MetaResult<Invite> {
+        let mut tx = self.writer.begin().await?;
+        let has_account: bool =
+            sqlx::query_scalar("SELECT EXISTS(SELECT 1 FROM users WHERE email = ?)")
+                .bind(&new.email)
+                .fetch_one(&mut *tx)
+                .await?;
+        if has_account {
+            return Err(email_taken());
+        }
+        let pending: bool = sqlx::query_scalar(
+            "SELECT EXISTS(SELECT 1 FROM invites WHERE org_id = ? AND email = ? \
+             AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > ?)",
+        )
+        .bind(new.org_id.to_string())
+        .bind(&new.email)
+        .bind(ms(now))
+        .fetch_one(&mut *tx)
+        .await?;
+        if pending {
+            return Err(MetaError::Conflict {
+                code: "already_invited",
+                message: "this email already has a pending invite; revoke it to send a new one"
+                    .into(),
+            });
+        }
+        let id = Uuid::now_v7();
+        sqlx::query(
+            "INSERT INTO invites (id, org_id, email, role, token_digest, created_at, expires_at, invited_by_user_id, invited_by_name) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(id.to_string())
+        .bind(new.org_id.to_string())
+        .bind(&new.email)
+        .bind(new.role.as_str())
+        .bind(&new.token_digest)
+        .bind(ms(now))
+        .bind(ms(new.expires_at))
+        .bind(new.invited_by.user_id.map(|u| u.to_string()))
+        .bind(&new.invited_by.name)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Invite {
+            id,
+            email: new.email,
+            role: new.role,
+            status: InviteStatus::Pending,
+            created_at: time(ms(now))?,
+            expires_at: new.expires_at,
+            invited_by: new.invited_by,
+        })
+    }
+
+    async fn list_invites(
+        &self,
+        org_id: Uuid,
+        page: Page,
+        now: DateTime<Utc>,
+    ) -> MetaResult<Vec<Invite>> {
+        sqlx::query(
+            "SELECT id, email, role, created_at, expires_at, invited_by_user_id, invited_by_name, accepted_at, revoked_at \
+             FROM invites WHERE org_id = ? AND (? IS NULL OR id < ?) ORDER BY id DESC LIMIT ?",
+        )
+        .bind(org_id.to_string())
+        .bind(page.before.map(|b| b.to_string()))
+        .bind(page.before.map(|b| b.to_string()))
+        .bind(i64::from(page.limit))
+        .fetch_all(&self.reader)
+        .await?
+        .iter()
+        .map(|row| invite_from_row(row, now))
+        .collect()
+    }
+
+    async fn revoke_invite(
+        &self,
+        org_id: Uuid,
+        invite_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> MetaResult<()> {
+        let done = sqlx::query(
+            "UPDATE invites SET revoked_at = ? WHERE org_id = ? AND id = ? \
+             AND accepted_at IS NULL AND revoked_at IS NULL",
+        )
+        .bind(ms(now))
+        .bind(org_id.to_string())
+        .bind(invite_id.to_string())
+        .execute(&self.writer)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(MetaError::NotFound("invite"));
+        }
+        Ok(())
+    }
+
+    async fn accept_invite(
+        &self,
+        token_digest: &str,
+        acceptance: InviteAcceptance,
+        now: DateTime<Utc>,
+    ) -> MetaResult<User> {
+        let mut tx = self.writer.begin().await?;
+        let row = sqlx::query(
+            "SELECT id, org_id, email, role FROM invites WHERE token_digest = ? \
+             AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > ?",
+        )
+        .bind(token_digest)
+        .bind(ms(now))
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(MetaError::NotFound("invite"))?;
+        let role: String = row.try_get("role")?;
+        let new_user = NewUser {
+            email: row.try_get("email")?,
+            name: acceptance.name,
+            role: role
+                .parse()
+                .map_err(|e: hexcovery_auth::UnknownRole| MetaError::Internal(e.into()))?,
+            password_hash: acceptance.password_hash,
+        };
+        let user = Self::insert_user(&mut tx, uuid(&row, "org_id")?, new_user, ms(now)).await?;
+        sqlx::query("UPDATE invites SET accepted_at = ? WHERE id = ?")
+            .bind(ms(now))
+            .bind(uuid(&row, "id")?.to_string())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    async fn add_outbox_message(&self, message: NewOutboxMessage) -> MetaResult<OutboxMessage> {
+        let id = Uuid::now_v7();
+        let now = now_ms();
+        sqlx::query(
+            "INSERT INTO outbox (id, org_id, created_at, recipient, subject, body) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(id.to_string())
+        .bind(message.org_id.to_string())
+        .bind(now)
+        .bind(&message.recipient)
+        .bind(&message.subject)
+        .bind(&message.body)
+        .execute(&self.writer)
+        .await?;
+        Ok(OutboxMessage {
+            id,
+            created_at: time(now)?,
+            recipient: message.recipient,
+            subject: message.subject,
+            body: message.body,
+        })
+    }
+
+    async fn list_outbox(&self, org_id: Uuid, page: Page) -> MetaResult<Vec<OutboxMessage>> {
+        sqlx::query(
+            "SELECT id, created_at, recipient, subject, body FROM outbox \
+             WHERE org_id = ? AND (? IS NULL OR id < ?) ORDER BY id DESC LIMIT ?",
+        )
+        .bind(org_id.to_string())
+        .bind(page.before.map(|b| b.to_string()))
+        .bind(page.before.map(|b| b.to_string()))
+        .bind(i64::from(page.limit))
+        .fetch_all(&self.reader)
+        .await?
+        .iter()
+        .map(outbox_from_row)
+        .collect()
     }
 
     async fn record_audit(&self, event: NewAuditEvent) -> MetaResult<()> {

@@ -40,6 +40,8 @@ pub struct ServerConfig {
     /// are marked `Secure` when it is https.
     pub public_url: String,
     pub signup: SignupMode,
+    /// How long an invite link stays valid.
+    pub invite_ttl_hours: u32,
     /// The server key as 64 hex characters. When absent, the key is read from (or created
     /// at) `<data_dir>/server.key`. Every node of a cluster must share one key.
     pub server_key: Option<String>,
@@ -55,6 +57,7 @@ impl ServerConfig {
             otlp_http_addr: ([0, 0, 0, 0], 4318).into(),
             public_url: "http://localhost:8080".into(),
             signup: SignupMode::Open,
+            invite_ttl_hours: 72,
             server_key: None,
         }
     }

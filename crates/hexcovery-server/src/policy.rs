@@ -90,6 +90,16 @@ pub fn route_table() -> Vec<RouteSpec> {
         route(M::GET, "/api/v1/users", User(Viewer), users::list),
         route(M::PATCH, "/api/v1/users/{id}", User(Admin), users::update),
         route(M::DELETE, "/api/v1/users/{id}", User(Admin), users::remove),
+        route(M::GET, "/api/v1/invites", User(Admin), invites::list),
+        route(M::POST, "/api/v1/invites", User(Admin), invites::create),
+        route(
+            M::DELETE,
+            "/api/v1/invites/{id}",
+            User(Admin),
+            invites::revoke,
+        ),
+        route(M::POST, "/api/v1/invites/accept", Public, invites::accept),
+        route(M::GET, "/api/v1/outbox", User(Admin), invites::outbox),
         // credentials for automation
         route(M::GET, "/api/v1/api-keys", User(Admin), api_keys::list),
         route(M::POST, "/api/v1/api-keys", User(Admin), api_keys::create),

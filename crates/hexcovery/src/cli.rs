@@ -55,6 +55,9 @@ struct ServeArgs {
     /// Whether anyone may sign up a new organization (`disabled` still lets the first one).
     #[arg(long, env = "HEXCOVERY_SIGNUP", default_value = "open", value_parser = ["open", "disabled"])]
     signup: String,
+    /// How long invite links stay valid, in hours.
+    #[arg(long, env = "HEXCOVERY_INVITE_TTL_HOURS", default_value_t = 72, value_parser = clap::value_parser!(u32).range(1..=8760))]
+    invite_ttl_hours: u32,
     /// The server key (64 hex characters). Default: `<data-dir>/server.key`, created on first
     /// start. A cluster's nodes must all use the same key.
     #[arg(long, env = "HEXCOVERY_SERVER_KEY", hide_env_values = true)]
@@ -75,6 +78,7 @@ impl Cli {
                         .signup
                         .parse::<SignupMode>()
                         .map_err(anyhow::Error::msg)?,
+                    invite_ttl_hours: args.invite_ttl_hours,
                     server_key: args.server_key,
                 };
                 hexcovery_server::serve(config, shutdown_signal()).await

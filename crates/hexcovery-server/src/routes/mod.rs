@@ -4,6 +4,7 @@
 pub mod api_keys;
 pub mod audit;
 pub mod health;
+pub mod invites;
 pub mod org;
 pub mod session_auth;
 pub mod sessions;

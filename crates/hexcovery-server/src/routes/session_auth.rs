@@ -64,7 +64,7 @@ fn clear_cookie(state: &AppState, mut response: Response) -> Response {
     response
 }
 
-fn user_agent(headers: &HeaderMap) -> Option<String> {
+pub(super) fn user_agent(headers: &HeaderMap) -> Option<String> {
     headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
@@ -82,7 +82,7 @@ fn access_token(state: &AppState, user: &User, session_id: uuid::Uuid) -> String
 }
 
 /// Opens a session for `user` and answers with its first token pair.
-async fn start_session(
+pub(super) async fn start_session(
     state: &AppState,
     status: StatusCode,
     user: User,
@@ -114,7 +114,7 @@ async fn start_session(
     Ok(token_response(state, status, tokens))
 }
 
-async fn hash_password(password: String) -> ApiResult<String> {
+pub(super) async fn hash_password(password: String) -> ApiResult<String> {
     tokio::task::spawn_blocking(move || password::hash_password(&password))
         .await
         .map_err(ApiError::internal)?

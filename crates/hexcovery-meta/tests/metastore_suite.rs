@@ -1,0 +1,692 @@
+//! The metastore contract, written once against the `Metastore` trait and run against every
+//! backend (SQLite today; PostgreSQL joins by adding one line to `backends!`).
+
+use chrono::{Duration, Utc};
+use hexcovery_auth::Role;
+use hexcovery_meta::*;
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// A backend under test and whatever keeps its storage alive.
+struct Backend {
+    store: Arc<dyn Metastore>,
+    _dir: tempfile::TempDir,
+}
+
+async fn sqlite() -> Backend {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteMetastore::open(&dir.path().join("meta.db"))
+        .await
+        .unwrap();
+    Backend {
+        store: Arc::new(store),
+        _dir: dir,
+    }
+}
+
+fn new_org(slug: &str) -> NewOrg {
+    NewOrg {
+        name: format!("Org {slug}"),
+        slug: slug.into(),
+        email: format!("ops@{slug}.io"),
+    }
+}
+
+fn new_user(email: &str, role: Role) -> NewUser {
+    NewUser {
+        email: email.into(),
+        name: "Someone".into(),
+        role,
+        password_hash: "$argon2id$fake".into(),
+    }
+}
+
+async fn org_with_admin(store: &dyn Metastore, slug: &str) -> (Org, User) {
+    store
+        .create_org_with_admin(
+            new_org(slug),
+            new_user(&format!("admin@{slug}.io"), Role::Admin),
+        )
+        .await
+        .unwrap()
+}
+
+fn new_session(digest: &str) -> NewSession {
+    NewSession {
+        expires_at: Utc::now() + Duration::days(1),
+        refresh_token_digest: digest.into(),
+        client_addr: Some("127.0.0.1".into()),
+        user_agent: None,
+    }
+}
+
+async fn signup_is_atomic_and_unique(store: &dyn Metastore) {
+    let (org, admin) = org_with_admin(store, "acme").await;
+    assert_eq!(admin.org_id, org.id);
+    assert_eq!(store.get_org(org.id).await.unwrap(), org);
+
+    let dup_slug = store
+        .create_org_with_admin(new_org("acme"), new_user("x@y.io", Role::Admin))
+        .await;
+    assert!(matches!(
+        dup_slug,
+        Err(MetaError::Conflict {
+            code: "slug_taken",
+            ..
+        })
+    ));
+
+    // The org insert succeeds but the user's email is taken: nothing may remain.
+    let dup_email = store
+        .create_org_with_admin(new_org("other"), new_user("admin@acme.io", Role::Admin))
+        .await;
+    assert!(matches!(
+        dup_email,
+        Err(MetaError::Conflict {
+            code: "email_taken",
+            ..
+        })
+    ));
+    assert_eq!(store.count_orgs().await.unwrap(), 1);
+}
+
+async fn org_update_changes_only_given_fields(store: &dyn Metastore) {
+    let (org, _) = org_with_admin(store, "acme").await;
+    org_with_admin(store, "taken").await;
+    let patch = OrgPatch {
+        name: Some("Acme Inc".into()),
+        ..Default::default()
+    };
+    let updated = store.update_org(org.id, patch).await.unwrap();
+    assert_eq!(
+        (updated.name.as_str(), updated.slug.as_str()),
+        ("Acme Inc", "acme")
+    );
+    let clash = OrgPatch {
+        slug: Some("taken".into()),
+        ..Default::default()
+    };
+    assert!(matches!(
+        store.update_org(org.id, clash).await,
+        Err(MetaError::Conflict { .. })
+    ));
+    assert!(matches!(
+        store.update_org(Uuid::now_v7(), OrgPatch::default()).await,
+        Err(MetaError::NotFound(_))
+    ));
+}
+
+async fn other_orgs_rows_are_not_found(store: &dyn Metastore) {
+    let (org_a, admin_a) = org_with_admin(store, "org-a").await;
+    let (org_b, admin_b) = org_with_admin(store, "org-b").await;
+    let key_b = store
+        .create_api_key(NewApiKey {
+            org_id: org_b.id,
+            name: "ci".into(),
+            prefix: "hxk_12345678".into(),
+            key_digest: "digest-b".into(),
+            created_by: CreatedBy {
+                user_id: Some(admin_b.id),
+                name: admin_b.email.clone(),
+            },
+        })
+        .await
+        .unwrap();
+    let session_b = store
+        .create_session(&admin_b, new_session("rt-b"))
+        .await
+        .unwrap();
+
+    assert!(matches!(
+        store.get_user(org_a.id, admin_b.id).await,
+        Err(MetaError::NotFound(_))
+    ));
+    assert!(matches!(
+        store
+            .set_user_role(org_a.id, admin_b.id, Role::Viewer)
+            .await,
+        Err(MetaError::NotFound(_))
+    ));
+    assert!(matches!(
+        store.delete_user(org_a.id, admin_b.id).await,
+        Err(MetaError::NotFound(_))
+    ));
+    assert!(matches!(
+        store.revoke_api_key(org_a.id, key_b.id, Utc::now()).await,
+        Err(MetaError::NotFound(_))
+    ));
+    assert!(matches!(
+        store
+            .revoke_session(org_a.id, admin_a.id, session_b.id, Utc::now())
+            .await,
+        Err(MetaError::NotFound(_))
+    ));
+    assert!(store.list_api_keys(org_a.id, 100).await.unwrap().is_empty());
+    assert_eq!(store.list_users(org_a.id).await.unwrap(), vec![admin_a]);
+    // org B's rows are untouched
+    assert_eq!(store.list_api_keys(org_b.id, 100).await.unwrap().len(), 1);
+    assert!(
+        store
+            .live_session(session_b.id, Utc::now())
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+/// Adds a user with `role` to the admin's org through an invite, as the product does.
+async fn invited_user(store: &dyn Metastore, admin: &User, email: &str, role: Role) -> User {
+    let now = Utc::now();
+    let digest = format!("invite-{email}");
+    store
+        .create_invite(
+            NewInvite {
+                org_id: admin.org_id,
+                email: email.into(),
+                role,
+                token_digest: digest.clone(),
+                expires_at: now + Duration::hours(72),
+                invited_by: CreatedBy {
+                    user_id: Some(admin.id),
+                    name: admin.email.clone(),
+                },
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    store
+        .accept_invite(
+            &digest,
+            InviteAcceptance {
+                name: "Invited".into(),
+                password_hash: "$argon2id$x".into(),
+            },
+            now,
+        )
+        .await
+        .unwrap()
+}
+
+async fn last_admin_is_kept(store: &dyn Metastore) {
+    let (org, admin) = org_with_admin(store, "acme").await;
+    assert!(matches!(
+        store.set_user_role(org.id, admin.id, Role::Editor).await,
+        Err(MetaError::LastAdmin)
+    ));
+    assert!(matches!(
+        store.delete_user(org.id, admin.id).await,
+        Err(MetaError::LastAdmin)
+    ));
+    // Admins of other orgs do not count.
+    org_with_admin(store, "second").await;
+    assert!(matches!(
+        store.set_user_role(org.id, admin.id, Role::Viewer).await,
+        Err(MetaError::LastAdmin)
+    ));
+    // With a second admin in the org, the first may step down, and then the second is last.
+    let peer = invited_user(store, &admin, "peer@acme.io", Role::Editor).await;
+    store
+        .set_user_role(org.id, peer.id, Role::Admin)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .set_user_role(org.id, admin.id, Role::Viewer)
+            .await
+            .unwrap()
+            .role,
+        Role::Viewer
+    );
+    assert!(matches!(
+        store.delete_user(org.id, peer.id).await,
+        Err(MetaError::LastAdmin)
+    ));
+    store.delete_user(org.id, admin.id).await.unwrap();
+}
+
+async fn refresh_rotation_detects_reuse(store: &dyn Metastore) {
+    let (_, admin) = org_with_admin(store, "acme").await;
+    let session = store
+        .create_session(&admin, new_session("rt-1"))
+        .await
+        .unwrap();
+    let now = Utc::now();
+    match store
+        .rotate_refresh_token("rt-1", "rt-2", now)
+        .await
+        .unwrap()
+    {
+        RefreshOutcome::Rotated(p) => assert_eq!((p.session_id, p.user.id), (session.id, admin.id)),
+        other => panic!("expected rotation, got {other:?}"),
+    }
+    // rt-1 again: reuse, the session dies, and rt-2 no longer works either.
+    assert!(matches!(
+        store
+            .rotate_refresh_token("rt-1", "rt-3", now)
+            .await
+            .unwrap(),
+        RefreshOutcome::Reused(_)
+    ));
+    assert!(store.live_session(session.id, now).await.unwrap().is_none());
+    assert_eq!(
+        store
+            .rotate_refresh_token("rt-2", "rt-4", now)
+            .await
+            .unwrap(),
+        RefreshOutcome::Invalid
+    );
+    assert_eq!(
+        store
+            .rotate_refresh_token("unknown", "rt-5", now)
+            .await
+            .unwrap(),
+        RefreshOutcome::Invalid
+    );
+}
+
+async fn sessions_expire_and_revoke(store: &dyn Metastore) {
+    let (org, admin) = org_with_admin(store, "acme").await;
+    let session = store
+        .create_session(&admin, new_session("rt"))
+        .await
+        .unwrap();
+    let now = Utc::now();
+    assert!(store.live_session(session.id, now).await.unwrap().is_some());
+    assert!(
+        store
+            .live_session(session.id, now + Duration::days(2))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        store
+            .list_sessions(org.id, admin.id, now)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    store
+        .revoke_session(org.id, admin.id, session.id, now)
+        .await
+        .unwrap();
+    assert!(store.live_session(session.id, now).await.unwrap().is_none());
+    assert!(matches!(
+        store
+            .revoke_session(org.id, admin.id, session.id, now)
+            .await,
+        Err(MetaError::NotFound(_))
+    ));
+}
+
+async fn deleting_a_user_ends_their_sessions(store: &dyn Metastore) {
+    let (org, admin) = org_with_admin(store, "acme").await;
+    let viewer = invited_user(store, &admin, "viewer@acme.io", Role::Viewer).await;
+    let session = store
+        .create_session(&viewer, new_session("rt-viewer"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .live_session(session.id, Utc::now())
+            .await
+            .unwrap()
+            .unwrap()
+            .user,
+        viewer
+    );
+    store.delete_user(org.id, viewer.id).await.unwrap();
+    assert!(
+        store
+            .live_session(session.id, Utc::now())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        store
+            .rotate_refresh_token("rt-viewer", "rt-next", Utc::now())
+            .await
+            .unwrap(),
+        RefreshOutcome::Invalid
+    );
+}
+
+async fn role_changes_show_in_live_sessions(store: &dyn Metastore) {
+    let (org, admin) = org_with_admin(store, "acme").await;
+    let editor = invited_user(store, &admin, "ed@acme.io", Role::Editor).await;
+    let session = store
+        .create_session(&editor, new_session("rt-ed"))
+        .await
+        .unwrap();
+    store
+        .set_user_role(org.id, editor.id, Role::Viewer)
+        .await
+        .unwrap();
+    let live = store
+        .live_session(session.id, Utc::now())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(live.user.role, Role::Viewer);
+}
+
+async fn invites_are_single_use_and_expire(store: &dyn Metastore) {
+    let (org, admin) = org_with_admin(store, "acme").await;
+    let (_, other_admin) = org_with_admin(store, "other").await;
+    let now = Utc::now();
+    let invite = |email: &str, digest: &str, expires| NewInvite {
+        org_id: org.id,
+        email: email.into(),
+        role: Role::Editor,
+        token_digest: digest.into(),
+        expires_at: expires,
+        invited_by: CreatedBy {
+            user_id: Some(admin.id),
+            name: admin.email.clone(),
+        },
+    };
+    let accept = || InviteAcceptance {
+        name: "New".into(),
+        password_hash: "$argon2id$x".into(),
+    };
+
+    // an address with an account anywhere cannot be invited
+    let taken = store
+        .create_invite(
+            invite(&other_admin.email, "d0", now + Duration::hours(1)),
+            now,
+        )
+        .await;
+    assert!(matches!(
+        taken,
+        Err(MetaError::Conflict {
+            code: "email_taken",
+            ..
+        })
+    ));
+
+    store
+        .create_invite(invite("new@acme.io", "d1", now + Duration::hours(1)), now)
+        .await
+        .unwrap();
+    let again = store
+        .create_invite(invite("new@acme.io", "d2", now + Duration::hours(1)), now)
+        .await;
+    assert!(matches!(
+        again,
+        Err(MetaError::Conflict {
+            code: "already_invited",
+            ..
+        })
+    ));
+
+    let user = store.accept_invite("d1", accept(), now).await.unwrap();
+    assert_eq!(
+        (user.org_id, user.role, user.email.as_str()),
+        (org.id, Role::Editor, "new@acme.io")
+    );
+    assert!(matches!(
+        store.accept_invite("d1", accept(), now).await,
+        Err(MetaError::NotFound(_))
+    ));
+
+    let expired = store
+        .create_invite(invite("late@acme.io", "d3", now + Duration::hours(1)), now)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .accept_invite("d3", accept(), now + Duration::hours(2))
+            .await,
+        Err(MetaError::NotFound(_))
+    ));
+
+    let revoked = store
+        .create_invite(invite("gone@acme.io", "d4", now + Duration::hours(1)), now)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .revoke_invite(other_admin.org_id, revoked.id, now)
+            .await,
+        Err(MetaError::NotFound(_))
+    ));
+    store.revoke_invite(org.id, revoked.id, now).await.unwrap();
+    assert!(matches!(
+        store.accept_invite("d4", accept(), now).await,
+        Err(MetaError::NotFound(_))
+    ));
+
+    let later = now + Duration::hours(2);
+    let listed = store
+        .list_invites(
+            org.id,
+            Page {
+                limit: 10,
+                before: None,
+            },
+            later,
+        )
+        .await
+        .unwrap();
+    let statuses: Vec<_> = listed
+        .iter()
+        .map(|i| (i.email.as_str(), i.status))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            ("gone@acme.io", InviteStatus::Revoked),
+            ("late@acme.io", InviteStatus::Expired),
+            ("new@acme.io", InviteStatus::Accepted)
+        ]
+    );
+    assert_eq!(expired.status, InviteStatus::Pending);
+    assert!(
+        store
+            .list_invites(
+                other_admin.org_id,
+                Page {
+                    limit: 10,
+                    before: None
+                },
+                later
+            )
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn outbox_is_per_org(store: &dyn Metastore) {
+    let (org, _) = org_with_admin(store, "acme").await;
+    let (other, _) = org_with_admin(store, "other").await;
+    let message = |org_id| NewOutboxMessage {
+        org_id,
+        recipient: "new@acme.io".into(),
+        subject: "You are invited".into(),
+        body: "link".into(),
+    };
+    store.add_outbox_message(message(org.id)).await.unwrap();
+    store.add_outbox_message(message(org.id)).await.unwrap();
+    assert_eq!(
+        store
+            .list_outbox(
+                org.id,
+                Page {
+                    limit: 10,
+                    before: None
+                }
+            )
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert!(
+        store
+            .list_outbox(
+                other.id,
+                Page {
+                    limit: 10,
+                    before: None
+                }
+            )
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn api_keys_authenticate_until_revoked(store: &dyn Metastore) {
+    let (org, admin) = org_with_admin(store, "acme").await;
+    let record = store
+        .create_api_key(NewApiKey {
+            org_id: org.id,
+            name: "agent".into(),
+            prefix: "hxk_abcdefgh".into(),
+            key_digest: "digest-1".into(),
+            created_by: CreatedBy {
+                user_id: Some(admin.id),
+                name: admin.email.clone(),
+            },
+        })
+        .await
+        .unwrap();
+    let now = Utc::now();
+    let principal = store
+        .authenticate_api_key("digest-1", now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((principal.org_id, principal.key_id), (org.id, record.id));
+    let listed = store.list_api_keys(org.id, 10).await.unwrap();
+    assert!(listed[0].last_used_at.is_some(), "use is recorded");
+    assert!(
+        store
+            .authenticate_api_key("digest-2", now)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    store.revoke_api_key(org.id, record.id, now).await.unwrap();
+    assert!(
+        store
+            .authenticate_api_key("digest-1", now)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(store.list_api_keys(org.id, 10).await.unwrap().is_empty());
+    assert!(matches!(
+        store.revoke_api_key(org.id, record.id, now).await,
+        Err(MetaError::NotFound(_))
+    ));
+}
+
+async fn audit_is_per_org_newest_first_and_paged(store: &dyn Metastore) {
+    let (org, admin) = org_with_admin(store, "acme").await;
+    let (other, other_admin) = org_with_admin(store, "other").await;
+    for action in ["auth.login", "api_key.create", "api_key.revoke"] {
+        store
+            .record_audit(NewAuditEvent::success(org.id, Actor::user(&admin), action).target("x"))
+            .await
+            .unwrap();
+    }
+    store
+        .record_audit(NewAuditEvent::failure(
+            other.id,
+            Actor::user(&other_admin),
+            "auth.login",
+        ))
+        .await
+        .unwrap();
+    let first = store
+        .list_audit(
+            org.id,
+            Page {
+                limit: 2,
+                before: None,
+            },
+        )
+        .await
+        .unwrap();
+    let actions: Vec<_> = first.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["api_key.revoke", "api_key.create"]);
+    let rest = store
+        .list_audit(
+            org.id,
+            Page {
+                limit: 2,
+                before: Some(first[1].id),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(rest.len(), 1);
+    assert_eq!(rest[0].action, "auth.login");
+    assert_eq!(rest[0].actor.name, "admin@acme.io");
+    let theirs = store
+        .list_audit(
+            other.id,
+            Page {
+                limit: 10,
+                before: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(theirs.len(), 1);
+    assert_eq!(theirs[0].outcome, Outcome::Failure);
+}
+
+macro_rules! suite {
+    ($backend:ident: $($test:ident),* $(,)?) => {
+        mod $backend {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    let backend = super::$backend().await;
+                    super::$test(backend.store.as_ref()).await;
+                }
+            )*
+        }
+    };
+}
+
+macro_rules! backends {
+    ($($backend:ident),*) => {
+        $(
+            suite!($backend:
+                signup_is_atomic_and_unique,
+                org_update_changes_only_given_fields,
+                other_orgs_rows_are_not_found,
+                last_admin_is_kept,
+                refresh_rotation_detects_reuse,
+                sessions_expire_and_revoke,
+                deleting_a_user_ends_their_sessions,
+                role_changes_show_in_live_sessions,
+                invites_are_single_use_and_expire,
+                outbox_is_per_org,
+                api_keys_authenticate_until_revoked,
+                audit_is_per_org_newest_first_and_paged,
+            );
+        )*
+    };
+}
+
+backends!(sqlite);
+
+#[tokio::test]
+async fn sqlite_data_survives_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("meta.db");
+    let store = SqliteMetastore::open(&path).await.unwrap();
+    let (org, _) = org_with_admin(&store, "acme").await;
+    store.close().await;
+    let reopened = SqliteMetastore::open(&path).await.unwrap();
+    assert_eq!(reopened.get_org(org.id).await.unwrap().slug, "acme");
+}

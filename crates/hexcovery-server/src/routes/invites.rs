@@ -1,0 +1,221 @@
+//! Invites: an admin invites an email with a role; the single-use link creates that user in
+//! the admin's org. Without a mail server the message goes to the server log and the org's
+//! outbox (`GET /api/v1/outbox`), so a single node needs no SMTP.
+
+use super::ListParams;
+use super::session_auth::{check_new_password, hash_password, start_session};
+use crate::auth::SignedInUser;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, ClientAddr};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use chrono::{Duration, Utc};
+use hexcovery_auth::{Role, random, secret_digest};
+use hexcovery_meta::{
+    Actor, CreatedBy, InviteAcceptance, MetaError, NewAuditEvent, NewInvite, NewOutboxMessage,
+    Page, validate,
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+const INVITE_TOKEN_PREFIX: &str = "hxi_";
+
+/// `GET /api/v1/invites` (admin): invites of every status, newest first.
+pub async fn list(
+    State(state): State<AppState>,
+    SignedInUser(session): SignedInUser,
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> ApiResult<Json<Value>> {
+    let limit = params.limit(100, 1000)?;
+    let invites = state
+        .meta
+        .list_invites(
+            session.user.org_id,
+            Page {
+                limit,
+                before: params.before,
+            },
+            Utc::now(),
+        )
+        .await?;
+    Ok(Json(json!({ "invites": invites })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateInvite {
+    email: String,
+    role: Role,
+}
+
+/// `POST /api/v1/invites` (admin) `{email, role}` → 201 with the invite and its link. The
+/// link is in this answer and the outbox; only its digest is stored with the invite.
+pub async fn create(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    SignedInUser(session): SignedInUser,
+    ApiJson(req): ApiJson<CreateInvite>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let inviter = &session.user;
+    if !inviter.role.at_least(req.role) {
+        return Err(ApiError::forbidden(
+            "role_escalation",
+            format!(
+                "you cannot invite someone as {} because you are {}",
+                req.role, inviter.role
+            ),
+        ));
+    }
+    let email = validate::email("email", &req.email)?;
+    let token = random::token(INVITE_TOKEN_PREFIX);
+    let now = Utc::now();
+    let invite = state
+        .meta
+        .create_invite(
+            NewInvite {
+                org_id: inviter.org_id,
+                email: email.clone(),
+                role: req.role,
+                token_digest: secret_digest(&token),
+                expires_at: now + Duration::hours(i64::from(state.config.invite_ttl_hours)),
+                invited_by: CreatedBy {
+                    user_id: Some(inviter.id),
+                    name: inviter.email.clone(),
+                },
+            },
+            now,
+        )
+        .await?;
+    let org = state.meta.get_org(inviter.org_id).await?;
+    let url = format!("{}/invite?token={token}", state.config.public_url);
+    let body = format!(
+        "{} invited you to join {} on Hexcovery as {}.\n\nAccept the invite: {url}\n\nThe link works once and expires at {}.",
+        inviter.name,
+        org.name,
+        invite.role,
+        invite.expires_at.to_rfc3339()
+    );
+    state
+        .meta
+        .add_outbox_message(NewOutboxMessage {
+            org_id: org.id,
+            recipient: email.clone(),
+            subject: format!("You are invited to {} on Hexcovery", org.name),
+            body,
+        })
+        .await?;
+    // No mail transport is configured: the log is where an operator finds the link.
+    tracing::info!(invite_id = %invite.id, recipient = %email, invite_url = %url, "invite created (no mail server configured; link also in the org's outbox)");
+    state
+        .audit(
+            NewAuditEvent::success(inviter.org_id, Actor::user(inviter), "invite.create")
+                .target(format!("invite:{}", invite.id))
+                .client(client)
+                .detail(json!({ "email": email, "role": invite.role })),
+        )
+        .await;
+    let mut answer = json!(invite);
+    answer["invite_url"] = json!(url);
+    Ok((StatusCode::CREATED, Json(answer)))
+}
+
+/// `DELETE /api/v1/invites/{id}` (admin): a revoked invite's link stops working.
+pub async fn revoke(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    SignedInUser(session): SignedInUser,
+    ApiPath(invite_id): ApiPath<Uuid>,
+) -> ApiResult<StatusCode> {
+    let user = &session.user;
+    state
+        .meta
+        .revoke_invite(user.org_id, invite_id, Utc::now())
+        .await?;
+    state
+        .audit(
+            NewAuditEvent::success(user.org_id, Actor::user(user), "invite.revoke")
+                .target(format!("invite:{invite_id}"))
+                .client(client),
+        )
+        .await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptInvite {
+    token: String,
+    name: String,
+    password: String,
+}
+
+/// `POST /api/v1/invites/accept` (public) `{token, name, password}` → 201, signed in as the
+/// new user of the inviting org, with the invited role.
+pub async fn accept(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<AcceptInvite>,
+) -> ApiResult<Response> {
+    let name = validate::name("name", &req.name, 100)?;
+    check_new_password("password", &req.password)?;
+    let password_hash = hash_password(req.password).await?;
+    let user = state
+        .meta
+        .accept_invite(
+            &secret_digest(req.token.trim()),
+            InviteAcceptance { name, password_hash },
+            Utc::now(),
+        )
+        .await
+        .map_err(|e| match e {
+            MetaError::NotFound(_) => ApiError::not_found("invite").with(
+                "hint",
+                "the invite link may have expired, been used already or been revoked; ask an admin for a new one",
+            ),
+            other => other.into(),
+        })?;
+    let org = state.meta.get_org(user.org_id).await?;
+    state
+        .audit(
+            NewAuditEvent::success(org.id, Actor::user(&user), "invite.accept")
+                .target(format!("user:{}", user.id))
+                .client(client.clone())
+                .detail(json!({ "role": user.role })),
+        )
+        .await;
+    start_session(
+        &state,
+        StatusCode::CREATED,
+        user,
+        org,
+        client,
+        super::session_auth::user_agent(&headers),
+    )
+    .await
+}
+
+/// `GET /api/v1/outbox` (admin): messages the server produced for people of the org (invite
+/// emails), newest first — where to find them when no mail server is configured.
+pub async fn outbox(
+    State(state): State<AppState>,
+    SignedInUser(session): SignedInUser,
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> ApiResult<Json<Value>> {
+    let limit = params.limit(100, 1000)?;
+    let messages = state
+        .meta
+        .list_outbox(
+            session.user.org_id,
+            Page {
+                limit,
+                before: params.before,
+            },
+        )
+        .await?;
+    Ok(Json(json!({ "messages": messages })))
+}

@@ -1,0 +1,180 @@
+//! Tenant isolation over HTTP: with two orgs, every by-id route answers org A exactly as it
+//! answers for an id that does not exist when given one of org B's ids, and B's object is
+//! unchanged afterwards.
+
+mod common;
+
+use common::*;
+use hexcovery_server::route_policies;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+
+const MISSING_ID: &str = "0190f5e4-0000-7000-8000-00000000beef";
+
+#[tokio::test]
+async fn another_orgs_ids_answer_404_on_every_by_id_route() {
+    let server = TestServer::start();
+    let api = server.api();
+    let admin_a = api.signup("org-a").await;
+    let admin_b = api.signup("org-b").await;
+
+    // Org B owns one of everything that has an id.
+    let viewer_b = api.add_user(&admin_b, "viewer@org-b.io", "viewer").await;
+    let (key_b, key_b_secret) = api.create_key(&admin_b, "b-agent").await;
+    let invite_b = api
+        .post(
+            "/api/v1/invites",
+            &admin_b.jwt(),
+            json!({ "email": "pending@org-b.io", "role": "viewer" }),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let sessions_b = api
+        .get("/api/v1/sessions", &viewer_b.jwt())
+        .await
+        .expect(200);
+    let session_b = sessions_b["sessions"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let ids: HashMap<&str, &str> = HashMap::from([
+        ("/api/v1/users/{id}", viewer_b.user_id.as_str()),
+        ("/api/v1/api-keys/{id}", key_b.as_str()),
+        ("/api/v1/invites/{id}", invite_b.as_str()),
+        ("/api/v1/sessions/{id}", session_b.as_str()),
+    ]);
+
+    let mut checked = 0;
+    for (method, path, _) in route_policies()
+        .into_iter()
+        .filter(|(_, p, _)| p.contains('{'))
+    {
+        let b_id = ids.get(path).unwrap_or_else(|| {
+            panic!("add {path} to this test: which of org B's objects does it take?")
+        });
+        let body =
+            matches!(method.as_str(), "PATCH" | "PUT" | "POST").then(|| json!({ "role": "admin" }));
+        let foreign = api
+            .send(
+                method.as_str(),
+                &path.replace("{id}", b_id),
+                &admin_a.jwt(),
+                body.clone(),
+            )
+            .await;
+        let missing = api
+            .send(
+                method.as_str(),
+                &path.replace("{id}", MISSING_ID),
+                &admin_a.jwt(),
+                body,
+            )
+            .await;
+        assert_eq!(
+            foreign.status.as_u16(),
+            404,
+            "{method} {path} with org B's id: {}",
+            foreign.body
+        );
+        assert_eq!(
+            foreign.body, missing.body,
+            "{method} {path}: org B's id must look exactly like a missing one"
+        );
+        checked += 1;
+    }
+    assert_eq!(
+        checked,
+        ids.len() + 1,
+        "PATCH and DELETE users, DELETE keys, invites, sessions"
+    );
+
+    // Org B's objects are untouched.
+    let still =
+        |v: &Value, key: &str, id: &str| v[key].as_array().unwrap().iter().any(|x| x["id"] == id);
+    let users = api.get("/api/v1/users", &admin_b.jwt()).await.expect(200);
+    assert!(
+        users["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["id"] == viewer_b.user_id.as_str() && u["role"] == "viewer")
+    );
+    assert!(still(
+        &api.get("/api/v1/api-keys", &admin_b.jwt())
+            .await
+            .expect(200),
+        "api_keys",
+        &key_b
+    ));
+    let invites = api.get("/api/v1/invites", &admin_b.jwt()).await.expect(200);
+    assert!(
+        invites["invites"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["id"] == invite_b.as_str() && i["status"] == "pending")
+    );
+    api.get("/api/v1/me", &viewer_b.jwt()).await.expect(200);
+    // B's key still authenticates (it reaches the guard and is refused for being a key, 403,
+    // not for being unknown, 401).
+    api.get("/api/v1/me", &Cred::Key(key_b_secret))
+        .await
+        .expect_error(403, "user_session_required");
+}
+
+#[tokio::test]
+async fn listings_show_only_the_callers_org() {
+    let server = TestServer::start();
+    let api = server.api();
+    let admin_a = api.signup("list-a").await;
+    let admin_b = api.signup("list-b").await;
+    api.create_key(&admin_b, "b-key").await;
+    api.post(
+        "/api/v1/invites",
+        &admin_b.jwt(),
+        json!({ "email": "x@list-b.io", "role": "editor" }),
+    )
+    .await
+    .expect(201);
+
+    let me = api.get("/api/v1/me", &admin_a.jwt()).await.expect(200);
+    assert_eq!(me["org"]["slug"], "list-a");
+    assert_eq!(
+        api.get("/api/v1/org", &admin_a.jwt()).await.expect(200)["slug"],
+        "list-a"
+    );
+    let users = api.get("/api/v1/users", &admin_a.jwt()).await.expect(200);
+    assert_eq!(users["users"].as_array().unwrap().len(), 1);
+    assert!(
+        api.get("/api/v1/api-keys", &admin_a.jwt())
+            .await
+            .expect(200)["api_keys"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        api.get("/api/v1/invites", &admin_a.jwt()).await.expect(200)["invites"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        api.get("/api/v1/outbox", &admin_a.jwt()).await.expect(200)["messages"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let audit = api.get("/api/v1/audit", &admin_a.jwt()).await.expect(200);
+    assert!(
+        audit["audit_events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| !e.to_string().contains("list-b"))
+    );
+}
