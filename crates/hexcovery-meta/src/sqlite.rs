@@ -192,18 +192,18 @@ fn email_taken() -> MetaError {
 
 /// Maps a unique-constraint violation to a [`MetaError::Conflict`] naming the field.
 fn conflict_or_internal(e: sqlx::Error) -> MetaError {
-    if let Some(db) = e.as_database_error() {
-        if db.is_unique_violation() {
-            let message = db.message();
-            if message.contains("orgs.slug") {
-                return MetaError::Conflict {
-                    code: "slug_taken",
-                    message: "an organization with this slug already exists".into(),
-                };
-            }
-            if message.contains("users.email") {
-                return email_taken();
-            }
+    if let Some(db) = e.as_database_error()
+        && db.is_unique_violation()
+    {
+        let message = db.message();
+        if message.contains("orgs.slug") {
+            return MetaError::Conflict {
+                code: "slug_taken",
+                message: "an organization with this slug already exists".into(),
+            };
+        }
+        if message.contains("users.email") {
+            return email_taken();
         }
     }
     e.into()

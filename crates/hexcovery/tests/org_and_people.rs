@@ -1,0 +1,328 @@
+//! The org and its people: org settings, roles taking effect at once, the last-admin rule,
+//! removal, and the invite lifecycle.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+
+#[tokio::test]
+async fn admins_change_the_org_and_bad_changes_change_nothing() {
+    let server = TestServer::start();
+    let api = server.api();
+    let admin = api.signup("acme").await;
+    api.signup("taken").await;
+    let viewer = api.add_user(&admin, "v@acme.io", "viewer").await;
+
+    let org = api
+        .patch(
+            "/api/v1/org",
+            &admin.jwt(),
+            json!({ "name": "Acme Inc", "slug": "acme-inc" }),
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        (
+            org["name"].as_str(),
+            org["slug"].as_str(),
+            org["email"].as_str()
+        ),
+        (Some("Acme Inc"), Some("acme-inc"), Some("admin@acme.io"))
+    );
+
+    api.patch("/api/v1/org", &viewer.jwt(), json!({ "name": "Hijack" }))
+        .await
+        .expect_error(403, "insufficient_role");
+    let bad = api
+        .patch(
+            "/api/v1/org",
+            &admin.jwt(),
+            json!({ "name": "Ok", "slug": "Bad Slug" }),
+        )
+        .await;
+    bad.expect_error(400, "invalid_field");
+    assert_eq!(bad.body["error"]["field"], "slug");
+    api.patch("/api/v1/org", &admin.jwt(), json!({ "slug": "taken" }))
+        .await
+        .expect_error(409, "slug_taken");
+    api.patch(
+        "/api/v1/org",
+        &admin.jwt(),
+        json!({ "email": "not-an-email" }),
+    )
+    .await
+    .expect_error(400, "invalid_field");
+    api.patch("/api/v1/org", &admin.jwt(), json!({}))
+        .await
+        .expect_error(400, "empty_update");
+    api.patch("/api/v1/org", &admin.jwt(), json!({ "plan": "free" }))
+        .await
+        .expect_error(400, "invalid_request");
+
+    let now = api.get("/api/v1/org", &viewer.jwt()).await.expect(200);
+    assert_eq!(
+        (now["name"].as_str(), now["slug"].as_str()),
+        (Some("Acme Inc"), Some("acme-inc")),
+        "failed changes left no trace"
+    );
+
+    let audit = api.get("/api/v1/audit", &admin.jwt()).await.expect(200);
+    let updates: Vec<_> = audit["audit_events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "org.update")
+        .collect();
+    assert_eq!(updates.len(), 2, "one success, one conflict failure");
+    assert_eq!(updates[1]["outcome"], "success");
+    assert_eq!(updates[1]["detail"]["fields"], json!(["name", "slug"]));
+    assert_eq!(updates[0]["outcome"], "failure");
+    assert_eq!(updates[1]["client_addr"], "127.0.0.1");
+}
+
+#[tokio::test]
+async fn role_changes_and_removal_act_on_the_next_request() {
+    let server = TestServer::start();
+    let api = server.api();
+    let admin = api.signup("roles").await;
+    let member = api.add_user(&admin, "member@roles.io", "viewer").await;
+
+    let users = api.get("/api/v1/users", &member.jwt()).await.expect(200);
+    assert_eq!(
+        users["users"].as_array().unwrap().len(),
+        2,
+        "members see who is in their org"
+    );
+    api.get("/api/v1/api-keys", &member.jwt())
+        .await
+        .expect_error(403, "insufficient_role");
+
+    // Promote: the member's existing access token carries the new role at once.
+    let path = format!("/api/v1/users/{}", member.user_id);
+    api.patch(&path, &admin.jwt(), json!({ "role": "admin" }))
+        .await
+        .expect(200);
+    api.get("/api/v1/api-keys", &member.jwt()).await.expect(200);
+    assert_eq!(
+        api.get("/api/v1/me", &member.jwt()).await.expect(200)["user"]["role"],
+        "admin"
+    );
+    api.patch(&path, &admin.jwt(), json!({ "role": "viewer" }))
+        .await
+        .expect(200);
+    api.get("/api/v1/api-keys", &member.jwt())
+        .await
+        .expect_error(403, "insufficient_role");
+    api.patch(&path, &admin.jwt(), json!({ "role": "owner" }))
+        .await
+        .expect_error(400, "invalid_request");
+
+    // The last admin can neither step down nor be removed.
+    let own = format!("/api/v1/users/{}", admin.user_id);
+    api.patch(&own, &admin.jwt(), json!({ "role": "editor" }))
+        .await
+        .expect_error(409, "last_admin");
+    api.delete(&own, &admin.jwt())
+        .await
+        .expect_error(409, "last_admin");
+
+    // Removal ends the user's sessions immediately.
+    api.delete(&path, &admin.jwt()).await.expect(204);
+    api.get("/api/v1/me", &member.jwt())
+        .await
+        .expect_error(401, "session_ended");
+    api.post(
+        "/api/v1/auth/refresh",
+        &Cred::None,
+        json!({ "refresh_token": member.refresh_token }),
+    )
+    .await
+    .expect_error(401, "invalid_refresh_token");
+    api.login("member@roles.io", PASSWORD)
+        .await
+        .expect_error(401, "invalid_credentials");
+    api.delete("/api/v1/users/not-a-uuid", &admin.jwt())
+        .await
+        .expect_error(400, "invalid_path");
+
+    let audit = api.get("/api/v1/audit", &admin.jwt()).await.expect(200);
+    let actions: Vec<_> = audit["audit_events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert!(
+        actions.contains(&"user.role_change") && actions.contains(&"user.remove"),
+        "{actions:?}"
+    );
+}
+
+#[tokio::test]
+async fn invites_are_single_use_revocable_and_land_in_the_outbox() {
+    let server = TestServer::start();
+    let api = server.api();
+    let admin = api.signup("invites").await;
+    let other = api.signup("elsewhere").await;
+
+    let invite = api
+        .post(
+            "/api/v1/invites",
+            &admin.jwt(),
+            json!({ "email": "New@Invites.io", "role": "editor" }),
+        )
+        .await
+        .expect(201);
+    assert_eq!(
+        (
+            invite["email"].as_str(),
+            invite["role"].as_str(),
+            invite["status"].as_str()
+        ),
+        (Some("new@invites.io"), Some("editor"), Some("pending"))
+    );
+    let url = invite["invite_url"].as_str().unwrap().to_string();
+    assert!(
+        url.starts_with("http://localhost:8080/invite?token=hxi_"),
+        "{url}"
+    );
+    let token = url.split("token=").nth(1).unwrap().to_string();
+
+    // No mail server: the link is in the log and in the org's outbox.
+    assert!(server.log().contains(&url), "the invite link is logged");
+    let outbox = api.get("/api/v1/outbox", &admin.jwt()).await.expect(200);
+    assert_eq!(outbox["messages"][0]["recipient"], "new@invites.io");
+    assert!(
+        outbox["messages"][0]["body"]
+            .as_str()
+            .unwrap()
+            .contains(&url)
+    );
+    assert!(
+        api.get("/api/v1/outbox", &other.jwt()).await.expect(200)["messages"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
+    api.post(
+        "/api/v1/invites",
+        &admin.jwt(),
+        json!({ "email": "new@invites.io", "role": "viewer" }),
+    )
+    .await
+    .expect_error(409, "already_invited");
+    api.post(
+        "/api/v1/invites",
+        &admin.jwt(),
+        json!({ "email": other.email, "role": "viewer" }),
+    )
+    .await
+    .expect_error(409, "email_taken");
+    api.post(
+        "/api/v1/invites",
+        &admin.jwt(),
+        json!({ "email": "x@invites.io", "role": "root" }),
+    )
+    .await
+    .expect_error(400, "invalid_request");
+
+    // Weak password: refused, and the invite is still usable.
+    api.post(
+        "/api/v1/invites/accept",
+        &Cred::None,
+        json!({ "token": token, "name": "New", "password": "short" }),
+    )
+    .await
+    .expect_error(400, "weak_password");
+    let joined = api
+        .post(
+            "/api/v1/invites/accept",
+            &Cred::None,
+            json!({ "token": token, "name": "New", "password": PASSWORD }),
+        )
+        .await
+        .expect(201);
+    assert_eq!(
+        (
+            joined["user"]["role"].as_str(),
+            joined["org"]["slug"].as_str()
+        ),
+        (Some("editor"), Some("invites"))
+    );
+    let reuse = api
+        .post(
+            "/api/v1/invites/accept",
+            &Cred::None,
+            json!({ "token": token, "name": "Again", "password": PASSWORD }),
+        )
+        .await;
+    reuse.expect_error(404, "not_found");
+    assert!(
+        reuse.body["error"]["hint"]
+            .as_str()
+            .unwrap()
+            .contains("expired")
+    );
+
+    // Revoked invites stop working.
+    let revoked = api
+        .post(
+            "/api/v1/invites",
+            &admin.jwt(),
+            json!({ "email": "gone@invites.io", "role": "viewer" }),
+        )
+        .await
+        .expect(201);
+    let revoked_token = revoked["invite_url"]
+        .as_str()
+        .unwrap()
+        .split("token=")
+        .nth(1)
+        .unwrap()
+        .to_string();
+    api.delete(
+        &format!("/api/v1/invites/{}", revoked["id"].as_str().unwrap()),
+        &admin.jwt(),
+    )
+    .await
+    .expect(204);
+    api.post(
+        "/api/v1/invites/accept",
+        &Cred::None,
+        json!({ "token": revoked_token, "name": "Gone", "password": PASSWORD }),
+    )
+    .await
+    .expect_error(404, "not_found");
+
+    let statuses: Vec<_> = api.get("/api/v1/invites", &admin.jwt()).await.expect(200)["invites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["status"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(statuses, ["revoked", "accepted"]);
+}
+
+/// Expiry itself is checked in the metastore suite with a controlled clock; here, that the
+/// server gives invites the configured lifetime.
+#[tokio::test]
+async fn invite_lifetime_is_configurable() {
+    let server = TestServer::start_with(&["--invite-ttl-hours", "1"]);
+    let api = server.api();
+    let admin = api.signup("ttl").await;
+    let invite = api
+        .post(
+            "/api/v1/invites",
+            &admin.jwt(),
+            json!({ "email": "a@ttl.io", "role": "viewer" }),
+        )
+        .await
+        .expect(201);
+    let created =
+        chrono::DateTime::parse_from_rfc3339(invite["created_at"].as_str().unwrap()).unwrap();
+    let expires =
+        chrono::DateTime::parse_from_rfc3339(invite["expires_at"].as_str().unwrap()).unwrap();
+    assert_eq!((expires - created).num_minutes(), 60);
+}
