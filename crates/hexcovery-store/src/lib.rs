@@ -4,8 +4,17 @@
 //! Knows nothing of HTTP or users: callers pass the org id their credential resolved to.
 
 pub mod convert;
+pub mod manifest;
+pub mod otlp;
+pub mod parquet_io;
+pub mod query;
 pub mod schema;
 mod signal;
+pub mod storage;
+mod store;
+mod table;
 pub mod wal;
 
+pub use otlp::{DecodeError, ExportRequest};
 pub use signal::Signal;
+pub use store::{IngestError, IngestReport, StoreConfig, TelemetryStore};

@@ -181,6 +181,11 @@ impl OrgWal {
                     tracing::error!(path = %path.display(), %problem, "write-ahead log segment is damaged; records after the damage are lost");
                 }
             }
+            if records.is_empty() {
+                // Nothing in it (a fresh segment, or one torn before its first record).
+                std::fs::remove_file(&path)?;
+                continue;
+            }
             let mut segment = Segment {
                 path,
                 max_seq: [0; 3],

@@ -184,7 +184,14 @@ pub fn metrics(
                     rejections.reject(|| format!("metric {:?} has no data", metric.name));
                     continue;
                 };
+                let numeric = matches!(kind_name, "gauge" | "sum");
                 for point in points {
+                    if numeric && point.value.is_none() {
+                        rejections.reject(|| {
+                            format!("metric {:?}: a data point has no value", metric.name)
+                        });
+                        continue;
+                    }
                     let times = nanos(point.time, "time_unix_nano")
                         .and_then(|t| Ok((t, nanos(point.start, "start_time_unix_nano")?)));
                     let (time, start_time) = match times {

@@ -1,0 +1,567 @@
+//! `TelemetryStore`: the write path (convert → WAL append + buffer → group-commit sync →
+//! acknowledge), background flushing to Parquet, compaction, retention, and per-org tables
+//! for queries. Each org has its own WAL directory (`<data>/wal/<org>/`) and its own storage
+//! prefix (`org=<org>/<signal>/dt=…/hour=…/<file>.parquet`): no file ever holds two orgs' rows.
+
+use crate::manifest::{FileEntry, Manifest};
+use crate::otlp::ExportRequest;
+use crate::parquet_io::{self, partition_day};
+use crate::query::{OrgTable, STORE_URL};
+use crate::storage::Storage;
+use crate::table::Table;
+use crate::wal::OrgWal;
+use crate::{Signal, schema};
+use anyhow::Context as _;
+use bytes::Bytes;
+use datafusion::catalog::TableProvider;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use uuid::Uuid;
+
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// WAL segments go under `<data_dir>/wal`, local telemetry under `<data_dir>/telemetry`.
+    pub data_dir: PathBuf,
+    /// A table's buffer is written to Parquet at least this often...
+    pub flush_interval: Duration,
+    /// ...or as soon as it holds this many bytes.
+    pub flush_bytes: usize,
+    /// Rows held in memory across all orgs; past this, ingest answers "unavailable, retry".
+    pub max_buffered_bytes: usize,
+    /// A closed hour partition with at least this many files is compacted into one.
+    pub compaction_min_files: usize,
+}
+
+impl StoreConfig {
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            flush_interval: Duration::from_secs(10),
+            flush_bytes: 64 << 20,
+            max_buffered_bytes: 1 << 30,
+            compaction_min_files: 4,
+        }
+    }
+}
+
+/// What happened to one export request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IngestReport {
+    pub signal: Signal,
+    pub accepted: u64,
+    pub rejected: u64,
+    pub rejection: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// Too much is buffered; the client should retry after the given seconds.
+    #[error("the server is busy writing buffered telemetry; retry in {retry_after_secs} s")]
+    Overloaded { retry_after_secs: u64 },
+    #[error("telemetry storage failed: {0:#}")]
+    Internal(#[from] anyhow::Error),
+}
+
+struct OrgTables {
+    wal: OrgWal,
+    tables: [Arc<Table>; 3],
+}
+
+impl OrgTables {
+    fn table(&self, signal: Signal) -> &Arc<Table> {
+        &self.tables[signal.index()]
+    }
+
+    fn watermarks(&self) -> [u64; 3] {
+        std::array::from_fn(|i| self.tables[i].manifest().watermark)
+    }
+}
+
+struct Inner {
+    config: StoreConfig,
+    storage: Storage,
+    wal_root: PathBuf,
+    orgs: RwLock<HashMap<Uuid, Arc<OrgTables>>>,
+    loading: tokio::sync::Mutex<()>,
+    buffered: AtomicUsize,
+    /// Files replaced by compaction or retention, deleted once queries that may read them end.
+    doomed: std::sync::Mutex<Vec<(std::time::Instant, String)>>,
+}
+
+/// Clone-able handle to the store.
+#[derive(Clone)]
+pub struct TelemetryStore {
+    inner: Arc<Inner>,
+}
+
+fn org_prefix(org: Uuid) -> String {
+    format!("org={org}")
+}
+
+fn table_prefix(org: Uuid, signal: Signal) -> String {
+    format!("org={org}/{signal}")
+}
+
+fn manifest_path(org: Uuid, signal: Signal) -> String {
+    format!("{}/_manifest.json", table_prefix(org, signal))
+}
+
+fn now_nanos() -> i64 {
+    chrono::Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX)
+}
+
+/// How long replaced files stay readable for queries already planned against them.
+const DELETE_GRACE: Duration = Duration::from_secs(60);
+
+impl TelemetryStore {
+    /// Opens the store on local disk and replays every org's write-ahead log.
+    pub async fn open(config: StoreConfig) -> anyhow::Result<Self> {
+        let storage = Storage::local(&config.data_dir.join("telemetry"))?;
+        let wal_root = config.data_dir.join("wal");
+        std::fs::create_dir_all(&wal_root)
+            .with_context(|| format!("creating {}", wal_root.display()))?;
+        let store = Self {
+            inner: Arc::new(Inner {
+                config,
+                storage,
+                wal_root: wal_root.clone(),
+                orgs: RwLock::new(HashMap::new()),
+                loading: tokio::sync::Mutex::new(()),
+                buffered: AtomicUsize::new(0),
+                doomed: std::sync::Mutex::new(Vec::new()),
+            }),
+        };
+        for entry in std::fs::read_dir(&wal_root)? {
+            let entry = entry?;
+            if let Some(org) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| Uuid::parse_str(n).ok())
+            {
+                store.org(org).await?;
+            }
+        }
+        Ok(store)
+    }
+
+    pub fn storage(&self) -> &Storage {
+        &self.inner.storage
+    }
+
+    /// Bytes of rows currently held in memory across all orgs.
+    pub fn buffered_bytes(&self) -> usize {
+        self.inner.buffered.load(Ordering::Relaxed)
+    }
+
+    /// The org's tables, loading them (manifests, WAL replay) on first use.
+    async fn org(&self, org: Uuid) -> anyhow::Result<Arc<OrgTables>> {
+        if let Some(tables) = self.inner.orgs.read().expect("orgs lock").get(&org) {
+            return Ok(tables.clone());
+        }
+        let _loading = self.inner.loading.lock().await;
+        if let Some(tables) = self.inner.orgs.read().expect("orgs lock").get(&org) {
+            return Ok(tables.clone());
+        }
+        let loaded = Arc::new(self.load_org(org).await?);
+        self.inner
+            .orgs
+            .write()
+            .expect("orgs lock")
+            .insert(org, loaded.clone());
+        Ok(loaded)
+    }
+
+    async fn load_org(&self, org: Uuid) -> anyhow::Result<OrgTables> {
+        let mut manifests = Vec::with_capacity(3);
+        for signal in Signal::ALL {
+            let manifest = match self.inner.storage.get(&manifest_path(org, signal)).await? {
+                Some(bytes) => serde_json::from_slice(&bytes)
+                    .with_context(|| format!("reading the {signal} manifest of org {org}"))?,
+                None => Manifest::default(),
+            };
+            self.remove_orphans(org, signal, &manifest).await?;
+            manifests.push(manifest);
+        }
+        let watermarks: [u64; 3] = std::array::from_fn(|i| manifests[i].watermark);
+        let dir = self.inner.wal_root.join(org.to_string());
+        let (wal, replay) =
+            tokio::task::spawn_blocking(move || OrgWal::open(&dir, watermarks)).await??;
+        let mut manifests = manifests.into_iter();
+        let tables = Signal::ALL.map(|signal| {
+            Arc::new(Table::new(
+                org,
+                signal,
+                manifests.next().expect("three manifests"),
+            ))
+        });
+        let replayed = replay.len();
+        for record in replay {
+            let request = ExportRequest::decode_protobuf(record.signal, &record.payload)
+                .with_context(|| {
+                    format!(
+                        "replaying write-ahead log record {} of org {org}",
+                        record.seq
+                    )
+                })?;
+            if let Some(batch) = request.convert(record.ingest_time)?.batch {
+                let bytes = tables[record.signal.index()].push(batch, record.seq);
+                self.inner.buffered.fetch_add(bytes, Ordering::Relaxed);
+            }
+        }
+        if replayed > 0 {
+            tracing::info!(%org, records = replayed, "replayed the write-ahead log");
+        }
+        Ok(OrgTables { wal, tables })
+    }
+
+    /// Deletes Parquet files of a table that no manifest lists (a flush or compaction that
+    /// crashed before its commit; its rows are still in the WAL or in the files it replaced).
+    async fn remove_orphans(
+        &self,
+        org: Uuid,
+        signal: Signal,
+        manifest: &Manifest,
+    ) -> anyhow::Result<()> {
+        let listed: std::collections::HashSet<&str> =
+            manifest.files.iter().map(|f| f.path.as_str()).collect();
+        for object in self.inner.storage.list(&table_prefix(org, signal)).await? {
+            let path = object.location.to_string();
+            if path.ends_with(".parquet") && !listed.contains(path.as_str()) {
+                tracing::info!(%path, "removing an uncommitted Parquet file");
+                self.inner.storage.delete(&path).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes one export request durable for `org`. Returns once its rows are in the org's
+    /// write-ahead log on stable storage and visible to queries. `wire_bytes` are the request's
+    /// protobuf bytes when the caller has them (saving a re-encode).
+    pub async fn ingest(
+        &self,
+        org: Uuid,
+        request: &ExportRequest,
+        wire_bytes: Option<Bytes>,
+    ) -> Result<IngestReport, IngestError> {
+        if self.buffered_bytes() >= self.inner.config.max_buffered_bytes {
+            return Err(IngestError::Overloaded {
+                retry_after_secs: 2,
+            });
+        }
+        let signal = request.signal();
+        let ingest_time = now_nanos();
+        let converted = request.convert(ingest_time).map_err(anyhow::Error::from)?;
+        let report = IngestReport {
+            signal,
+            accepted: converted.accepted,
+            rejected: converted.rejected,
+            rejection: converted.rejection,
+        };
+        let Some(batch) = converted.batch else {
+            return Ok(report);
+        };
+        let payload = wire_bytes.unwrap_or_else(|| Bytes::from(request.encode_protobuf()));
+        let tables = self.org(org).await?;
+        let table = tables.table(signal).clone();
+        let seq = tables
+            .wal
+            .append(signal, ingest_time, &payload, |seq| {
+                let bytes = table.push(batch, seq);
+                self.inner.buffered.fetch_add(bytes, Ordering::Relaxed);
+                seq
+            })
+            .context("appending to the write-ahead log")?;
+        tables
+            .wal
+            .sync(seq)
+            .await
+            .context("syncing the write-ahead log")?;
+        Ok(report)
+    }
+
+    /// A DataFusion table over `org`'s rows of `signal`, as of now.
+    pub async fn table(&self, org: Uuid, signal: Signal) -> anyhow::Result<Arc<OrgTable>> {
+        let tables = self.org(org).await?;
+        Ok(Arc::new(OrgTable::new(
+            schema::for_signal(signal),
+            tables.table(signal).snapshot(),
+        )))
+    }
+
+    /// Same, as a trait object for query planning.
+    pub async fn table_provider(
+        &self,
+        org: Uuid,
+        signal: Signal,
+    ) -> anyhow::Result<Arc<dyn TableProvider>> {
+        Ok(self.table(org, signal).await?)
+    }
+
+    /// Registers the telemetry object store with a query session.
+    pub fn register_with(&self, ctx: &datafusion::prelude::SessionContext) -> anyhow::Result<()> {
+        let url = datafusion::execution::object_store::ObjectStoreUrl::parse(STORE_URL)?;
+        ctx.register_object_store(url.as_ref(), self.inner.storage.object_store());
+        Ok(())
+    }
+
+    fn loaded_orgs(&self) -> Vec<(Uuid, Arc<OrgTables>)> {
+        self.inner
+            .orgs
+            .read()
+            .expect("orgs lock")
+            .iter()
+            .map(|(k, v)| (*k, v.clone()))
+            .collect()
+    }
+
+    /// Writes a table's buffered rows to Parquet and commits them to its manifest.
+    async fn flush_table(&self, tables: &OrgTables, table: &Table) -> anyhow::Result<()> {
+        let _commit = table.commit_lock.lock().await;
+        let Some(work) = table.begin_flush() else {
+            return Ok(());
+        };
+        let schema = schema::for_signal(table.signal);
+        let batches = work.batches;
+        let encoded =
+            tokio::task::spawn_blocking(move || parquet_io::encode_partitions(&schema, &batches))
+                .await??;
+        let mut manifest = (*table.manifest()).clone();
+        for file in encoded {
+            let entry = self.put_file(table.org, table.signal, &file).await?;
+            manifest.files.push(entry);
+        }
+        manifest.watermark = manifest.watermark.max(work.max_seq);
+        self.commit_manifest(table, manifest, true).await?;
+        self.inner.buffered.fetch_sub(work.bytes, Ordering::Relaxed);
+        let watermarks = tables.watermarks();
+        tables.wal.trim(watermarks)?;
+        Ok(())
+    }
+
+    async fn put_file(
+        &self,
+        org: Uuid,
+        signal: Signal,
+        file: &parquet_io::EncodedFile,
+    ) -> anyhow::Result<FileEntry> {
+        let path = format!(
+            "{}/{}/{}.parquet",
+            table_prefix(org, signal),
+            file.partition,
+            Uuid::now_v7()
+        );
+        self.inner.storage.put(&path, file.bytes.clone()).await?;
+        Ok(FileEntry {
+            path,
+            partition: file.partition.clone(),
+            min_ts: file.min_ts,
+            max_ts: file.max_ts,
+            rows: file.rows,
+            bytes: file.bytes.len() as u64,
+        })
+    }
+
+    async fn commit_manifest(
+        &self,
+        table: &Table,
+        mut manifest: Manifest,
+        flushed: bool,
+    ) -> anyhow::Result<()> {
+        manifest.version += 1;
+        let json = serde_json::to_vec(&manifest)?;
+        self.inner
+            .storage
+            .put(&manifest_path(table.org, table.signal), Bytes::from(json))
+            .await?;
+        table.commit(manifest, flushed);
+        Ok(())
+    }
+
+    /// Flushes every table whose buffer is old or large enough (all of them when `all`).
+    pub async fn flush(&self, all: bool) -> anyhow::Result<()> {
+        let config = &self.inner.config;
+        let pressure = self.buffered_bytes() >= config.max_buffered_bytes / 2;
+        for (org, tables) in self.loaded_orgs() {
+            for table in &tables.tables {
+                let due = all
+                    || pressure
+                    || table.buffered_bytes() >= config.flush_bytes
+                    || table
+                        .buffer_age()
+                        .is_some_and(|age| age >= config.flush_interval);
+                if due && let Err(error) = self.flush_table(&tables, table).await {
+                    tracing::error!(%org, signal = %table.signal, error = format!("{error:#}"), "flush failed; will retry");
+                }
+            }
+            // With everything flushed, close the log segment so it can be deleted.
+            if tables.tables.iter().all(|t| t.is_idle()) && tables.wal.disk_bytes() > 64 {
+                tables.wal.rotate()?;
+                tables.wal.trim(tables.watermarks())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Merges each closed hour partition that has many files into one file.
+    pub async fn compact(&self) -> anyhow::Result<usize> {
+        let current_partition =
+            parquet_io::partition_name(chrono::Utc::now().timestamp().div_euclid(3_600));
+        let mut merged = 0;
+        for (_, tables) in self.loaded_orgs() {
+            for table in &tables.tables {
+                let _commit = table.commit_lock.lock().await;
+                let manifest = table.manifest();
+                let mut by_partition: HashMap<&str, Vec<&FileEntry>> = HashMap::new();
+                for file in &manifest.files {
+                    by_partition
+                        .entry(file.partition.as_str())
+                        .or_default()
+                        .push(file);
+                }
+                let mut next = (*manifest).clone();
+                let mut changed = false;
+                for (partition, files) in by_partition {
+                    if partition == current_partition
+                        || files.len() < self.inner.config.compaction_min_files
+                    {
+                        continue;
+                    }
+                    let mut batches = Vec::new();
+                    for file in &files {
+                        let bytes = self
+                            .inner
+                            .storage
+                            .get(&file.path)
+                            .await?
+                            .with_context(|| format!("{} is missing", file.path))?;
+                        batches.extend(
+                            tokio::task::spawn_blocking(move || parquet_io::decode(bytes))
+                                .await??,
+                        );
+                    }
+                    let schema = schema::for_signal(table.signal);
+                    let encoded = tokio::task::spawn_blocking(move || {
+                        parquet_io::encode_partitions(&schema, &batches)
+                    })
+                    .await??;
+                    let old: Vec<String> = files.iter().map(|f| f.path.clone()).collect();
+                    next.files.retain(|f| !old.contains(&f.path));
+                    for file in encoded {
+                        next.files
+                            .push(self.put_file(table.org, table.signal, &file).await?);
+                    }
+                    self.doom(old);
+                    changed = true;
+                    merged += 1;
+                }
+                if changed {
+                    self.commit_manifest(table, next, false).await?;
+                }
+            }
+        }
+        Ok(merged)
+    }
+
+    /// Drops `org`'s whole day partitions older than `retention_days` days.
+    pub async fn enforce_retention(&self, org: Uuid, retention_days: u32) -> anyhow::Result<u64> {
+        let cutoff = chrono::Utc::now().date_naive() - chrono::Days::new(u64::from(retention_days));
+        let cutoff = format!("dt={}", cutoff.format("%Y-%m-%d"));
+        let tables = self.org(org).await?;
+        let mut removed = 0;
+        for table in &tables.tables {
+            let _commit = table.commit_lock.lock().await;
+            let manifest = table.manifest();
+            let (expired, kept): (Vec<FileEntry>, Vec<FileEntry>) = manifest
+                .files
+                .iter()
+                .cloned()
+                .partition(|f| partition_day(&f.partition) < cutoff.as_str());
+            if expired.is_empty() {
+                continue;
+            }
+            removed += expired.iter().map(|f| f.rows).sum::<u64>();
+            let next = Manifest {
+                files: kept,
+                ..(*manifest).clone()
+            };
+            self.commit_manifest(table, next, false).await?;
+            self.doom(expired.into_iter().map(|f| f.path).collect());
+        }
+        Ok(removed)
+    }
+
+    fn doom(&self, paths: Vec<String>) {
+        let now = std::time::Instant::now();
+        self.inner
+            .doomed
+            .lock()
+            .expect("doomed lock")
+            .extend(paths.into_iter().map(|p| (now, p)));
+    }
+
+    /// Deletes replaced files whose grace period has passed (all of them when `all`).
+    pub async fn delete_replaced_files(&self, all: bool) -> anyhow::Result<()> {
+        let due: Vec<String> = {
+            let mut doomed = self.inner.doomed.lock().expect("doomed lock");
+            let (due, wait): (Vec<_>, Vec<_>) = doomed
+                .drain(..)
+                .partition(|(t, _)| all || t.elapsed() >= DELETE_GRACE);
+            *doomed = wait;
+            due.into_iter().map(|(_, p)| p).collect()
+        };
+        for path in due {
+            self.inner.storage.delete(&path).await?;
+        }
+        Ok(())
+    }
+
+    /// Runs flushing, compaction and deferred deletes until `shutdown` resolves, then flushes
+    /// everything.
+    pub async fn run_maintenance(self, shutdown: impl std::future::Future<Output = ()>) {
+        let mut flush_tick = tokio::time::interval(Duration::from_millis(500));
+        let mut compact_tick = tokio::time::interval(Duration::from_secs(60));
+        flush_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        compact_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                () = &mut shutdown => break,
+                _ = flush_tick.tick() => {
+                    if let Err(error) = self.flush(false).await {
+                        tracing::error!(error = format!("{error:#}"), "flushing failed");
+                    }
+                }
+                _ = compact_tick.tick() => {
+                    if let Err(error) = self.compact().await {
+                        tracing::error!(error = format!("{error:#}"), "compaction failed");
+                    }
+                    if let Err(error) = self.delete_replaced_files(false).await {
+                        tracing::error!(error = format!("{error:#}"), "deleting replaced files failed");
+                    }
+                }
+            }
+        }
+        if let Err(error) = self.flush(true).await {
+            tracing::error!(
+                error = format!("{error:#}"),
+                "final flush failed; the write-ahead log keeps the rows"
+            );
+        }
+    }
+
+    /// The WAL directory of an org (tests look at it).
+    pub fn wal_dir(&self, org: Uuid) -> PathBuf {
+        self.inner.wal_root.join(org.to_string())
+    }
+
+    /// The local directory holding an org's files, when storage is local disk.
+    pub fn local_org_dir(&self, org: Uuid) -> Option<PathBuf> {
+        self.inner
+            .storage
+            .local_root()
+            .map(|root: &Path| root.join(org_prefix(org)))
+    }
+}
