@@ -30,6 +30,8 @@ pub trait Metastore: Send + Sync + 'static {
     async fn get_org(&self, org_id: Uuid) -> MetaResult<Org>;
     async fn update_org(&self, org_id: Uuid, patch: OrgPatch) -> MetaResult<Org>;
     async fn count_orgs(&self) -> MetaResult<u64>;
+    /// Every org's id and telemetry retention, for the retention task.
+    async fn list_retention(&self) -> MetaResult<Vec<(Uuid, u32)>>;
 
     // --- users ---
     /// The user with this (normalised) email and their password hash, in any org: login is
@@ -122,6 +124,17 @@ pub trait Metastore: Send + Sync + 'static {
     // --- outbox ---
     async fn add_outbox_message(&self, message: NewOutboxMessage) -> MetaResult<OutboxMessage>;
     async fn list_outbox(&self, org_id: Uuid, page: Page) -> MetaResult<Vec<OutboxMessage>>;
+
+    // --- usage ---
+    /// Adds ingested records and bytes to the per-day, per-signal totals.
+    async fn add_usage(&self, increments: &[UsageIncrement]) -> MetaResult<()>;
+    /// The org's daily totals for days in `[from_day, to_day]` (`YYYY-MM-DD`), newest first.
+    async fn list_usage(
+        &self,
+        org_id: Uuid,
+        from_day: &str,
+        to_day: &str,
+    ) -> MetaResult<Vec<UsageRow>>;
 
     // --- audit ---
     async fn record_audit(&self, event: NewAuditEvent) -> MetaResult<()>;

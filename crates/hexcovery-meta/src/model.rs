@@ -11,6 +11,8 @@ pub struct Org {
     pub name: String,
     pub slug: String,
     pub email: String,
+    /// Telemetry older than this many days is deleted.
+    pub retention_days: u32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -106,6 +108,7 @@ pub struct OrgPatch {
     pub name: Option<String>,
     pub slug: Option<String>,
     pub email: Option<String>,
+    pub retention_days: Option<u32>,
 }
 
 /// The result of presenting a refresh token.
@@ -288,4 +291,24 @@ pub struct NewOutboxMessage {
     pub recipient: String,
     pub subject: String,
     pub body: String,
+}
+
+/// Telemetry ingested by an org on one UTC day for one signal, to be added to its totals.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageIncrement {
+    pub org_id: Uuid,
+    /// `YYYY-MM-DD`, UTC.
+    pub day: String,
+    /// `logs`, `spans` or `metrics`.
+    pub signal: &'static str,
+    pub records: u64,
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct UsageRow {
+    pub day: String,
+    pub signal: String,
+    pub records: u64,
+    pub bytes: u64,
 }

@@ -68,6 +68,9 @@ fn org_from_row(row: &SqliteRow) -> MetaResult<Org> {
         name: row.try_get("name")?,
         slug: row.try_get("slug")?,
         email: row.try_get("email")?,
+        retention_days: row
+            .try_get::<i64, _>("retention_days")?
+            .clamp(0, i64::from(u32::MAX)) as u32,
         created_at: time(row.try_get("created_at")?)?,
         updated_at: time(row.try_get("updated_at")?)?,
     })
@@ -332,6 +335,7 @@ impl Metastore for SqliteMetastore {
                 name: org.name,
                 slug: org.slug,
                 email: org.email,
+                retention_days: 30,
                 created_at: created,
                 updated_at: created,
             },
@@ -341,7 +345,7 @@ impl Metastore for SqliteMetastore {
 
     async fn get_org(&self, org_id: Uuid) -> MetaResult<Org> {
         let row = sqlx::query(
-            "SELECT id, name, slug, email, created_at, updated_at FROM orgs WHERE id = ?",
+            "SELECT id, name, slug, email, retention_days, created_at, updated_at FROM orgs WHERE id = ?",
         )
         .bind(org_id.to_string())
         .fetch_optional(&self.reader)
@@ -353,12 +357,13 @@ impl Metastore for SqliteMetastore {
     async fn update_org(&self, org_id: Uuid, patch: OrgPatch) -> MetaResult<Org> {
         let row = sqlx::query(
             "UPDATE orgs SET name = coalesce(?, name), slug = coalesce(?, slug), \
-             email = coalesce(?, email), updated_at = ? WHERE id = ? \
-             RETURNING id, name, slug, email, created_at, updated_at",
+             email = coalesce(?, email), retention_days = coalesce(?, retention_days), updated_at = ? WHERE id = ? \
+             RETURNING id, name, slug, email, retention_days, created_at, updated_at",
         )
         .bind(patch.name)
         .bind(patch.slug)
         .bind(patch.email)
+        .bind(patch.retention_days.map(i64::from))
         .bind(now_ms())
         .bind(org_id.to_string())
         .fetch_optional(&self.writer)
@@ -373,6 +378,18 @@ impl Metastore for SqliteMetastore {
             .fetch_one(&self.reader)
             .await?;
         Ok(n.max(0) as u64)
+    }
+
+    async fn list_retention(&self) -> MetaResult<Vec<(Uuid, u32)>> {
+        sqlx::query("SELECT id, retention_days FROM orgs")
+            .fetch_all(&self.reader)
+            .await?
+            .iter()
+            .map(|row| {
+                let days: i64 = row.try_get("retention_days")?;
+                Ok((uuid(row, "id")?, days.clamp(0, i64::from(u32::MAX)) as u32))
+            })
+            .collect()
     }
 
     async fn find_user_for_login(&self, email: &str) -> MetaResult<Option<(User, String)>> {
@@ -877,6 +894,53 @@ impl Metastore for SqliteMetastore {
         .await?
         .iter()
         .map(outbox_from_row)
+        .collect()
+    }
+
+    async fn add_usage(&self, increments: &[UsageIncrement]) -> MetaResult<()> {
+        let mut tx = self.writer.begin().await?;
+        for inc in increments {
+            sqlx::query(
+                "INSERT INTO usage_daily (org_id, day, signal, records, bytes) VALUES (?, ?, ?, ?, ?) \
+                 ON CONFLICT (org_id, day, signal) DO UPDATE SET \
+                 records = records + excluded.records, bytes = bytes + excluded.bytes",
+            )
+            .bind(inc.org_id.to_string())
+            .bind(&inc.day)
+            .bind(inc.signal)
+            .bind(i64::try_from(inc.records).unwrap_or(i64::MAX))
+            .bind(i64::try_from(inc.bytes).unwrap_or(i64::MAX))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn list_usage(
+        &self,
+        org_id: Uuid,
+        from_day: &str,
+        to_day: &str,
+    ) -> MetaResult<Vec<UsageRow>> {
+        sqlx::query(
+            "SELECT day, signal, records, bytes FROM usage_daily \
+             WHERE org_id = ? AND day >= ? AND day <= ? ORDER BY day DESC, signal",
+        )
+        .bind(org_id.to_string())
+        .bind(from_day)
+        .bind(to_day)
+        .fetch_all(&self.reader)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(UsageRow {
+                day: row.try_get("day")?,
+                signal: row.try_get("signal")?,
+                records: row.try_get::<i64, _>("records")?.max(0) as u64,
+                bytes: row.try_get::<i64, _>("bytes")?.max(0) as u64,
+            })
+        })
         .collect()
     }
 

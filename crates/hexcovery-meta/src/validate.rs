@@ -79,6 +79,18 @@ pub fn name(field: &'static str, value: &str, max: usize) -> Result<String, Inva
     Ok(value.to_string())
 }
 
+/// How many days of telemetry an org keeps: 1 to 3650.
+pub fn retention_days(value: u32) -> Result<u32, InvalidField> {
+    if (1..=3650).contains(&value) {
+        Ok(value)
+    } else {
+        Err(invalid(
+            "retention_days",
+            format!("must be between 1 and 3650 days, got {value}"),
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,6 +120,13 @@ mod tests {
             assert!(email("e", bad).is_err(), "{bad:?} accepted");
         }
         assert!(email("e", &format!("{}@x.io", "a".repeat(250))).is_err());
+    }
+
+    #[test]
+    fn retention() {
+        assert_eq!(retention_days(30).unwrap(), 30);
+        assert!(retention_days(0).is_err());
+        assert!(retention_days(3651).is_err());
     }
 
     #[test]

@@ -643,6 +643,69 @@ async fn audit_is_per_org_newest_first_and_paged(store: &dyn Metastore) {
     assert_eq!(theirs[0].outcome, Outcome::Failure);
 }
 
+async fn usage_adds_up_per_org_day_and_signal(store: &dyn Metastore) {
+    let (org, _) = org_with_admin(store, "acme").await;
+    let (other, _) = org_with_admin(store, "other").await;
+    let inc = |org_id, day: &str, signal, records, bytes| UsageIncrement {
+        org_id,
+        day: day.into(),
+        signal,
+        records,
+        bytes,
+    };
+    store
+        .add_usage(&[
+            inc(org.id, "2026-11-21", "logs", 10, 1000),
+            inc(other.id, "2026-11-21", "logs", 1, 1),
+        ])
+        .await
+        .unwrap();
+    store
+        .add_usage(&[
+            inc(org.id, "2026-11-21", "logs", 5, 500),
+            inc(org.id, "2026-11-22", "spans", 2, 20),
+        ])
+        .await
+        .unwrap();
+    let rows = store
+        .list_usage(org.id, "2026-11-01", "2026-11-30")
+        .await
+        .unwrap();
+    let summary: Vec<_> = rows
+        .iter()
+        .map(|r| (r.day.as_str(), r.signal.as_str(), r.records, r.bytes))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("2026-11-22", "spans", 2, 20),
+            ("2026-11-21", "logs", 15, 1500)
+        ]
+    );
+    assert_eq!(
+        store
+            .list_usage(org.id, "2026-11-22", "2026-11-22")
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(store.list_retention().await.unwrap().len(), 2);
+    let patch = OrgPatch {
+        retention_days: Some(7),
+        ..Default::default()
+    };
+    assert_eq!(
+        store
+            .update_org(org.id, patch)
+            .await
+            .unwrap()
+            .retention_days,
+        7
+    );
+    assert!(store.list_retention().await.unwrap().contains(&(org.id, 7)));
+}
+
 macro_rules! suite {
     ($backend:ident: $($test:ident),* $(,)?) => {
         mod $backend {
@@ -671,6 +734,7 @@ macro_rules! backends {
                 role_changes_show_in_live_sessions,
                 invites_are_single_use_and_expire,
                 outbox_is_per_org,
+                usage_adds_up_per_org_day_and_signal,
                 api_keys_authenticate_until_revoked,
                 audit_is_per_org_newest_first_and_paged,
             );

@@ -186,13 +186,29 @@ pub fn authorize(access: Access, principal: Option<&Principal>) -> Result<(), Ap
         }
         (Access::KeyOnly, Some(Principal::User(_))) => Err(ApiError::forbidden(
             "api_key_required",
-            "this endpoint is for automation: authenticate with an API key in X-API-Key",
+            "this endpoint is for automation: authenticate with an API key in X-API-Key (gRPC metadata x-api-key); user session tokens are not accepted",
         )),
         (Access::User(_), Some(Principal::ApiKey(_))) => Err(ApiError::forbidden(
             "user_session_required",
             "API keys reach only queries, annotations, heartbeats and OTLP ingest; this endpoint needs a signed-in user",
         )),
         (Access::User(required), Some(Principal::User(u))) => role_check(u.user.role, required),
+    }
+}
+
+/// Authenticates an OTLP export (HTTP headers, or gRPC metadata as headers): the tenant comes
+/// from an API key in `X-API-Key` and nothing else.
+pub async fn authenticate_ingest(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<ApiKeyPrincipal, ApiError> {
+    let principal = resolve(state, presented(headers)?).await?;
+    authorize(Access::KeyOnly, principal.as_ref())?;
+    match principal {
+        Some(Principal::ApiKey(key)) => Ok(key),
+        _ => Err(ApiError::internal(anyhow::anyhow!(
+            "KeyOnly admitted a non-key principal"
+        ))),
     }
 }
 

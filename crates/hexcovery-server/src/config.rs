@@ -42,6 +42,12 @@ pub struct ServerConfig {
     pub signup: SignupMode,
     /// How long an invite link stays valid.
     pub invite_ttl_hours: u32,
+    /// Largest OTLP request accepted, uncompressed (gRPC message or HTTP body).
+    pub max_request_bytes: usize,
+    /// Telemetry held in memory before ingest sheds load (503 / Unavailable).
+    pub max_buffer_bytes: usize,
+    /// Buffered telemetry is written to Parquet at least this often.
+    pub flush_interval: std::time::Duration,
     /// The server key as 64 hex characters. When absent, the key is read from (or created
     /// at) `<data_dir>/server.key`. Every node of a cluster must share one key.
     pub server_key: Option<String>,
@@ -58,6 +64,9 @@ impl ServerConfig {
             public_url: "http://localhost:8080".into(),
             signup: SignupMode::Open,
             invite_ttl_hours: 72,
+            max_request_bytes: 16 << 20,
+            max_buffer_bytes: 1 << 30,
+            flush_interval: std::time::Duration::from_secs(10),
             server_key: None,
         }
     }

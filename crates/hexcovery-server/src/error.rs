@@ -19,6 +19,7 @@ pub enum ErrorClass {
     MethodNotAllowed,
     Conflict,
     TooLarge,
+    UnsupportedMediaType,
     Unprocessable,
     Throttled,
     Unavailable,
@@ -35,10 +36,28 @@ impl ErrorClass {
             ErrorClass::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ErrorClass::Conflict => StatusCode::CONFLICT,
             ErrorClass::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorClass::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorClass::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorClass::Throttled => StatusCode::TOO_MANY_REQUESTS,
             ErrorClass::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorClass::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The gRPC status code for the same failure (OTLP/gRPC services).
+    pub fn grpc_code(self) -> tonic::Code {
+        use tonic::Code;
+        match self {
+            ErrorClass::InvalidInput | ErrorClass::UnsupportedMediaType => Code::InvalidArgument,
+            ErrorClass::Unauthenticated => Code::Unauthenticated,
+            ErrorClass::PermissionDenied => Code::PermissionDenied,
+            ErrorClass::NotFound => Code::NotFound,
+            ErrorClass::MethodNotAllowed => Code::Unimplemented,
+            ErrorClass::Conflict => Code::AlreadyExists,
+            ErrorClass::TooLarge | ErrorClass::Throttled => Code::ResourceExhausted,
+            ErrorClass::Unprocessable => Code::FailedPrecondition,
+            ErrorClass::Unavailable => Code::Unavailable,
+            ErrorClass::Internal => Code::Internal,
         }
     }
 }
@@ -133,11 +152,25 @@ impl From<InvalidField> for ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+impl ApiError {
+    /// Logs an internal cause (never sent) and returns what a client may see.
+    pub(crate) fn log_internal(&self) {
         if let Some(internal) = &self.internal {
             tracing::error!(error = ?internal, "internal error");
         }
+    }
+}
+
+impl From<ApiError> for tonic::Status {
+    fn from(e: ApiError) -> Self {
+        e.log_internal();
+        tonic::Status::new(e.class.grpc_code(), e.message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        self.log_internal();
         let mut error = Map::new();
         error.insert("code".into(), Value::String(self.code.into_owned()));
         error.insert("message".into(), Value::String(self.message));
@@ -167,6 +200,25 @@ mod tests {
         let error = ApiError::internal(anyhow::anyhow!("password column exploded"));
         assert_eq!(error.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert!(!error.message.contains("password"));
+    }
+
+    #[test]
+    fn every_class_has_an_http_status_and_a_grpc_code() {
+        assert_eq!(
+            ErrorClass::TooLarge.grpc_code(),
+            tonic::Code::ResourceExhausted
+        );
+        assert_eq!(
+            ErrorClass::Unavailable.http_status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(
+            ErrorClass::InvalidInput.grpc_code(),
+            tonic::Code::InvalidArgument
+        );
+        let status = tonic::Status::from(ApiError::internal(anyhow::anyhow!("disk on fire")));
+        assert_eq!(status.code(), tonic::Code::Internal);
+        assert!(!status.message().contains("disk"));
     }
 
     #[test]

@@ -5,10 +5,12 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod extract;
+mod ingest;
 pub mod policy;
 mod routes;
 mod server_key;
 pub mod state;
+mod usage;
 
 pub use config::{ServerConfig, SignupMode};
 pub use policy::{Access, app, route_policies};
@@ -17,12 +19,35 @@ pub use state::AppState;
 use anyhow::Context as _;
 use hexcovery_auth::JwtKeys;
 use hexcovery_meta::SqliteMetastore;
+use hexcovery_store::{StoreConfig, TelemetryStore};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
 
-/// Opens the data directory and metastore, binds the listeners, and serves until `shutdown`
-/// resolves; then stops accepting, finishes in-flight requests and closes the metastore.
+/// Resolves once `stop` turns true.
+fn stopped(mut stop: watch::Receiver<bool>) -> impl Future<Output = ()> + Send + 'static {
+    async move {
+        let _ = stop.wait_for(|s| *s).await;
+    }
+}
+
+async fn bind(
+    addr: SocketAddr,
+    what: &str,
+) -> anyhow::Result<(tokio::net::TcpListener, SocketAddr)> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding the {what} to {addr}"))?;
+    let bound = listener.local_addr()?;
+    Ok((listener, bound))
+}
+
+/// Opens the data directory, metastore and telemetry store (replaying write-ahead logs),
+/// binds the API, OTLP/gRPC and OTLP/HTTP listeners, and serves until `shutdown` resolves.
+/// Then it stops accepting, finishes in-flight requests, flushes buffered telemetry and
+/// usage, and closes the metastore.
 pub async fn serve(
     config: ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -33,26 +58,110 @@ pub async fn serve(
     let meta_path = config.data_dir.join("meta.db");
     let meta = Arc::new(SqliteMetastore::open(&meta_path).await?);
     tracing::info!(path = %meta_path.display(), "metastore ready");
+    let mut store_config = StoreConfig::new(&config.data_dir);
+    store_config.max_buffered_bytes = config.max_buffer_bytes;
+    store_config.flush_interval = config.flush_interval;
+    let telemetry = TelemetryStore::open(store_config).await?;
+    tracing::info!("telemetry store ready");
 
     let state = AppState {
         meta: meta.clone(),
         jwt: Arc::new(JwtKeys::from_secret(&server_key.derive("jwt-signing"))),
         config: Arc::new(config.clone()),
+        telemetry: telemetry.clone(),
+        usage: usage::UsageMeter::default(),
     };
-    let listener = tokio::net::TcpListener::bind(config.http_addr)
-        .await
-        .with_context(|| format!("binding the HTTP API to {}", config.http_addr))?;
-    let http_addr = listener.local_addr()?;
+    let (api_listener, http_addr) = bind(config.http_addr, "HTTP API").await?;
+    let (grpc_listener, grpc_addr) = bind(config.grpc_addr, "OTLP/gRPC listener").await?;
+    let (otlp_listener, otlp_http_addr) = bind(config.otlp_http_addr, "OTLP/HTTP listener").await?;
     tracing::info!(%http_addr, "HTTP API listening on http://{http_addr}");
+    tracing::info!(%grpc_addr, "OTLP/gRPC listening on {grpc_addr}");
+    tracing::info!(%otlp_http_addr, "OTLP/HTTP listening on http://{otlp_http_addr}");
 
-    axum::serve(
-        listener,
-        app(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
-    .context("serving HTTP")?;
-    tracing::info!("HTTP API stopped; closing the metastore");
+    let (stop_listeners, listeners_stop) = watch::channel(false);
+    let api = tokio::spawn(
+        axum::serve(
+            api_listener,
+            app(state.clone()).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(stopped(listeners_stop.clone()))
+        .into_future(),
+    );
+    let otlp_http = tokio::spawn(
+        axum::serve(
+            otlp_listener,
+            ingest::http::router(state.clone()).into_make_service(),
+        )
+        .with_graceful_shutdown(stopped(listeners_stop.clone()))
+        .into_future(),
+    );
+    let grpc = tokio::spawn(ingest::grpc::serve(
+        state.clone(),
+        grpc_listener,
+        stopped(listeners_stop.clone()),
+    ));
+
+    let (stop_background, background_stop) = watch::channel(false);
+    let maintenance = tokio::spawn(
+        telemetry
+            .clone()
+            .run_maintenance(stopped(background_stop.clone())),
+    );
+    let upkeep = tokio::spawn(upkeep(state.clone(), background_stop));
+
+    shutdown.await;
+    let _ = stop_listeners.send(true);
+    if let Err(e) = api.await? {
+        tracing::error!(error = %e, "HTTP API stopped with an error");
+    }
+    if let Err(e) = otlp_http.await? {
+        tracing::error!(error = %e, "OTLP/HTTP stopped with an error");
+    }
+    if let Err(e) = grpc.await? {
+        tracing::error!(error = %e, "OTLP/gRPC stopped with an error");
+    }
+    tracing::info!("HTTP API stopped; flushing telemetry");
+    let _ = stop_background.send(true);
+    maintenance.await?;
+    upkeep.await?;
+    if let Err(e) = state.usage.flush(meta.as_ref()).await {
+        tracing::error!(error = %e, "could not record the last usage counts");
+    }
+    tracing::info!("closing the metastore");
     meta.close().await;
     Ok(())
+}
+
+/// Periodic work that needs the metastore: writing usage counts and enforcing each org's
+/// telemetry retention.
+async fn upkeep(state: AppState, stop: watch::Receiver<bool>) {
+    let mut usage_tick = tokio::time::interval(Duration::from_secs(5));
+    let mut retention_tick = tokio::time::interval(Duration::from_secs(3_600));
+    let stop = stopped(stop);
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            () = &mut stop => return,
+            _ = usage_tick.tick() => {
+                if let Err(e) = state.usage.flush(state.meta.as_ref()).await {
+                    tracing::error!(error = %e, "recording usage failed; will retry");
+                }
+            }
+            _ = retention_tick.tick() => enforce_retention(&state).await,
+        }
+    }
+}
+
+async fn enforce_retention(state: &AppState) {
+    let orgs = match state.meta.list_retention().await {
+        Ok(orgs) => orgs,
+        Err(e) => return tracing::error!(error = %e, "listing retention settings failed"),
+    };
+    for (org, days) in orgs {
+        match state.telemetry.enforce_retention(org, days).await {
+            Ok(0) => {}
+            Ok(rows) => tracing::info!(%org, rows, days, "deleted telemetry past its retention"),
+            Err(e) => tracing::error!(%org, error = format!("{e:#}"), "enforcing retention failed"),
+        }
+    }
 }

@@ -111,6 +111,7 @@ pub fn route_table() -> Vec<RouteSpec> {
         ),
         // oversight
         route(M::GET, "/api/v1/audit", User(Admin), audit::list),
+        route(M::GET, "/api/v1/usage", User(Admin), usage::list),
     ]
 }
 

@@ -1,8 +1,11 @@
-//! `AppState`: what every handler shares — the metastore, token keys and configuration.
+//! `AppState`: what every handler shares — the metastore, telemetry store, usage meter,
+//! token keys and configuration.
 
 use crate::config::ServerConfig;
+use crate::usage::UsageMeter;
 use hexcovery_auth::JwtKeys;
 use hexcovery_meta::{Metastore, NewAuditEvent};
+use hexcovery_store::TelemetryStore;
 use std::sync::Arc;
 
 #[derive(Clone)]
@@ -10,6 +13,8 @@ pub struct AppState {
     pub meta: Arc<dyn Metastore>,
     pub jwt: Arc<JwtKeys>,
     pub config: Arc<ServerConfig>,
+    pub telemetry: TelemetryStore,
+    pub usage: UsageMeter,
 }
 
 impl AppState {

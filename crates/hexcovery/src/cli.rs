@@ -58,6 +58,15 @@ struct ServeArgs {
     /// How long invite links stay valid, in hours.
     #[arg(long, env = "HEXCOVERY_INVITE_TTL_HOURS", default_value_t = 72, value_parser = clap::value_parser!(u32).range(1..=8760))]
     invite_ttl_hours: u32,
+    /// Largest OTLP request accepted, in MiB, uncompressed.
+    #[arg(long, env = "HEXCOVERY_MAX_REQUEST_MB", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    max_request_mb: u32,
+    /// Telemetry buffered in memory before ingest answers "retry later", in MiB.
+    #[arg(long, env = "HEXCOVERY_MAX_BUFFER_MB", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=65536))]
+    max_buffer_mb: u32,
+    /// Buffered telemetry is written to Parquet at least this often, in seconds.
+    #[arg(long, env = "HEXCOVERY_FLUSH_INTERVAL_SECS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=3600))]
+    flush_interval_secs: u32,
     /// The server key (64 hex characters). Default: `<data-dir>/server.key`, created on first
     /// start. A cluster's nodes must all use the same key.
     #[arg(long, env = "HEXCOVERY_SERVER_KEY", hide_env_values = true)]
@@ -79,6 +88,11 @@ impl Cli {
                         .parse::<SignupMode>()
                         .map_err(anyhow::Error::msg)?,
                     invite_ttl_hours: args.invite_ttl_hours,
+                    max_request_bytes: (args.max_request_mb as usize) << 20,
+                    max_buffer_bytes: (args.max_buffer_mb as usize) << 20,
+                    flush_interval: std::time::Duration::from_secs(u64::from(
+                        args.flush_interval_secs,
+                    )),
                     server_key: args.server_key,
                 };
                 hexcovery_server::serve(config, shutdown_signal()).await

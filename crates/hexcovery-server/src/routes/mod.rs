@@ -8,6 +8,7 @@ pub mod invites;
 pub mod org;
 pub mod session_auth;
 pub mod sessions;
+pub mod usage;
 pub mod users;
 
 use crate::error::ApiError;

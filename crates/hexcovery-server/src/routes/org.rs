@@ -1,4 +1,5 @@
-//! The caller's org and identity: `GET /api/v1/me`, `GET/PATCH /api/v1/org`.
+//! The caller's org and identity: `GET /api/v1/me`, `GET/PATCH /api/v1/org` (name, slug,
+//! email, telemetry `retention_days`).
 
 use crate::auth::SignedInUser;
 use crate::error::{ApiError, ApiResult};
@@ -33,6 +34,7 @@ pub struct OrgUpdate {
     name: Option<String>,
     slug: Option<String>,
     email: Option<String>,
+    retention_days: Option<u32>,
 }
 
 /// `PATCH /api/v1/org` (admin): change name, slug or email; absent fields stay as they are.
@@ -52,11 +54,16 @@ pub async fn update(
             .email
             .map(|v| validate::email("email", &v))
             .transpose()?,
+        retention_days: req
+            .retention_days
+            .map(validate::retention_days)
+            .transpose()?,
     };
     let changed: Vec<&str> = [
         ("name", patch.name.is_some()),
         ("slug", patch.slug.is_some()),
         ("email", patch.email.is_some()),
+        ("retention_days", patch.retention_days.is_some()),
     ]
     .into_iter()
     .filter_map(|(field, set)| set.then_some(field))
@@ -64,7 +71,7 @@ pub async fn update(
     if changed.is_empty() {
         return Err(ApiError::bad_request(
             "empty_update",
-            "nothing to change: send at least one of name, slug, email",
+            "nothing to change: send at least one of name, slug, email, retention_days",
         ));
     }
     let org_id = session.user.org_id;
