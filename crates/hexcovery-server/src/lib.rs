@@ -26,6 +26,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
+/// How long in-flight requests get to finish after a stop signal.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
 /// Resolves once `stop` turns true.
 fn stopped(mut stop: watch::Receiver<bool>) -> impl Future<Output = ()> + Send + 'static {
     async move {
@@ -111,14 +114,41 @@ pub async fn serve(
 
     shutdown.await;
     let _ = stop_listeners.send(true);
-    if let Err(e) = api.await? {
-        tracing::error!(error = %e, "HTTP API stopped with an error");
-    }
-    if let Err(e) = otlp_http.await? {
-        tracing::error!(error = %e, "OTLP/HTTP stopped with an error");
-    }
-    if let Err(e) = grpc.await? {
-        tracing::error!(error = %e, "OTLP/gRPC stopped with an error");
+    // In-flight requests finish; connections a client keeps open do not hold the stop up.
+    let aborts = [
+        api.abort_handle(),
+        otlp_http.abort_handle(),
+        grpc.abort_handle(),
+    ];
+    let drain = async {
+        let (api, otlp_http, grpc) = tokio::join!(api, otlp_http, grpc);
+        for (name, result) in [
+            ("HTTP API", api.map(|r| r.map_err(anyhow::Error::from))),
+            (
+                "OTLP/HTTP",
+                otlp_http.map(|r| r.map_err(anyhow::Error::from)),
+            ),
+            ("OTLP/gRPC", grpc.map(|r| r.map_err(anyhow::Error::from))),
+        ] {
+            match result {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::error!(error = %e, "{name} stopped with an error"),
+                Err(e) if e.is_cancelled() => {}
+                Err(e) => tracing::error!(error = %e, "{name} task failed"),
+            }
+        }
+    };
+    tokio::pin!(drain);
+    if tokio::time::timeout(SHUTDOWN_GRACE, &mut drain)
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "connections still open {} s after the stop signal; closing them",
+            SHUTDOWN_GRACE.as_secs()
+        );
+        aborts.iter().for_each(tokio::task::AbortHandle::abort);
+        drain.await;
     }
     tracing::info!("HTTP API stopped; flushing telemetry");
     let _ = stop_background.send(true);

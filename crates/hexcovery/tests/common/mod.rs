@@ -18,6 +18,10 @@ pub const PASSWORD: &str = "correct horse battery staple";
 pub struct TestServer {
     child: Child,
     pub base: String,
+    /// OTLP/gRPC endpoint, `http://127.0.0.1:PORT`.
+    pub grpc: String,
+    /// OTLP/HTTP base URL.
+    pub otlp_http: String,
     pub data_dir: PathBuf,
     log: Arc<Mutex<Vec<String>>>,
     _tmp: Option<tempfile::TempDir>,
@@ -59,37 +63,56 @@ impl TestServer {
             .expect("the hexcovery binary starts");
         let stderr = child.stderr.take().expect("stderr is piped");
         let log = Arc::new(Mutex::new(Vec::new()));
-        let (addr_tx, addr_rx) = mpsc::channel();
+        let (addr_tx, addr_rx) = mpsc::channel::<(usize, String)>();
         let log_writer = log.clone();
+        const MARKERS: [&str; 3] = [
+            "HTTP API listening on http://",
+            "OTLP/gRPC listening on ",
+            "OTLP/HTTP listening on http://",
+        ];
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("HTTP API listening on http://").nth(1) {
-                    let addr: String = rest
-                        .chars()
-                        .take_while(|c| !c.is_whitespace() && *c != '"')
-                        .collect();
-                    let _ = addr_tx.send(addr);
+                for (index, marker) in MARKERS.iter().enumerate() {
+                    if let Some(rest) = line.split(marker).nth(1) {
+                        let addr: String = rest
+                            .chars()
+                            .take_while(|c| !c.is_whitespace() && *c != '"')
+                            .collect();
+                        let _ = addr_tx.send((index, addr));
+                    }
                 }
                 log_writer.lock().unwrap().push(line);
             }
         });
-        let addr = match addr_rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(addr) => addr,
-            Err(_) => {
-                let _ = child.kill();
-                panic!(
-                    "server did not report its address; log:\n{}",
-                    log.lock().unwrap().join("\n")
-                );
+        let mut addrs: [Option<String>; 3] = [None, None, None];
+        while addrs.iter().any(Option::is_none) {
+            match addr_rx.recv_timeout(Duration::from_secs(60)) {
+                Ok((index, addr)) => addrs[index] = Some(addr),
+                Err(_) => {
+                    let _ = child.kill();
+                    panic!(
+                        "server did not report its addresses; log:\n{}",
+                        log.lock().unwrap().join("\n")
+                    );
+                }
             }
-        };
+        }
+        let [api, grpc, otlp] = addrs.map(Option::unwrap);
         Self {
             child,
-            base: format!("http://{addr}"),
+            base: format!("http://{api}"),
+            grpc: format!("http://{grpc}"),
+            otlp_http: format!("http://{otlp}"),
             data_dir: data_dir.to_path_buf(),
             log,
             _tmp: None,
         }
+    }
+
+    /// Kills the process without warning (SIGKILL), as a crash would.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     pub fn url(&self, path: &str) -> String {
