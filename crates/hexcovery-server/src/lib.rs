@@ -121,7 +121,23 @@ pub async fn serve(
         grpc.abort_handle(),
     ];
     let drain = async {
-        let (api, otlp_http, grpc) = tokio::join!(api, otlp_http, grpc);
+        let (api, otlp_http, grpc) = tokio::join!(
+            async {
+                let r = api.await;
+                tracing::debug!("HTTP API listener drained");
+                r
+            },
+            async {
+                let r = otlp_http.await;
+                tracing::debug!("OTLP/HTTP listener drained");
+                r
+            },
+            async {
+                let r = grpc.await;
+                tracing::debug!("OTLP/gRPC listener drained");
+                r
+            },
+        );
         for (name, result) in [
             ("HTTP API", api.map(|r| r.map_err(anyhow::Error::from))),
             (

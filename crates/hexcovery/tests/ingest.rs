@@ -179,7 +179,9 @@ fn org_id(session: &Session) -> Uuid {
     Uuid::parse_str(&session.org_id).unwrap()
 }
 
-#[tokio::test]
+// Multi-threaded: `terminate` blocks its thread while the server drains, and the dropped
+// gRPC clients need another thread to close their connections.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn grpc_and_http_exports_land_in_their_own_orgs_storage() {
     let mut server = TestServer::start();
     let api = server.api();
@@ -285,6 +287,10 @@ async fn grpc_and_http_exports_land_in_their_own_orgs_storage() {
     // Graceful stop flushes to Parquet; each org's files are under its own directory.
     drop(traces);
     assert!(server.terminate().success());
+    assert!(
+        !server.log().contains("still open"),
+        "closed clients do not hold up the stop"
+    );
     let (a, b) = (org_id(&admin_a), org_id(&admin_b));
     let logs_a = rows_by_rid(&server.data_dir, a, Signal::Logs).await;
     assert_eq!(logs_a.len(), 50);
@@ -497,7 +503,7 @@ async fn a_full_buffer_answers_unavailable_with_retry_after() {
     assert_eq!(status.code, tonic::Code::Unavailable as i32);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_mid_stream_loses_no_acknowledged_record_and_duplicates_none() {
     let dir = tempfile::tempdir().unwrap();
     let mut server = TestServer::start_in(dir.path(), &[]);
