@@ -30,10 +30,8 @@ use tokio::sync::watch;
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// Resolves once `stop` turns true.
-fn stopped(mut stop: watch::Receiver<bool>) -> impl Future<Output = ()> + Send + 'static {
-    async move {
-        let _ = stop.wait_for(|s| *s).await;
-    }
+async fn stopped(mut stop: watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
 }
 
 async fn bind(
@@ -64,6 +62,10 @@ pub async fn serve(
     let mut store_config = StoreConfig::new(&config.data_dir);
     store_config.max_buffered_bytes = config.max_buffer_bytes;
     store_config.flush_interval = config.flush_interval;
+    // Requests may grow when resource attributes repeat per record, but not without bound.
+    store_config.max_expanded_bytes = (config.max_request_bytes as u64)
+        .saturating_mul(16)
+        .max(256 << 20);
     let telemetry = TelemetryStore::open(store_config).await?;
     tracing::info!("telemetry store ready");
 

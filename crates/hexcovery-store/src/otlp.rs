@@ -89,6 +89,62 @@ impl ExportRequest {
         }
     }
 
+    /// An upper estimate of the bytes the request becomes as rows: each record repeats its
+    /// resource's attributes, service, host and scope name (and, for metrics, the metric's
+    /// name, unit and description). Checked before converting, so a small request cannot
+    /// expand into gigabytes.
+    pub fn expanded_bytes(&self) -> u64 {
+        use opentelemetry_proto::tonic::common::v1::KeyValue;
+        use opentelemetry_proto::tonic::resource::v1::Resource;
+        fn attrs(kvs: &[KeyValue]) -> u64 {
+            kvs.iter()
+                .map(|kv| {
+                    kv.key.len() as u64
+                        + kv.value.as_ref().map_or(0, |v| v.encoded_len() as u64)
+                        + 16
+                })
+                .sum()
+        }
+        fn shared(resource: Option<&Resource>) -> u64 {
+            resource.map_or(0, |r| attrs(&r.attributes)) + 64
+        }
+        let repeated: u64 = match self {
+            ExportRequest::Logs(r) => r.resource_logs.iter().map(|rl| {
+                let per = shared(rl.resource.as_ref());
+                rl.scope_logs.iter().map(|sl| {
+                    let scope = sl.scope.as_ref().map_or(0, |s| s.name.len() as u64);
+                    (per + scope).saturating_mul(sl.log_records.len() as u64)
+                }).sum::<u64>()
+            }).sum(),
+            ExportRequest::Traces(r) => r.resource_spans.iter().map(|rs| {
+                let per = shared(rs.resource.as_ref());
+                rs.scope_spans.iter().map(|ss| {
+                    let scope = ss.scope.as_ref().map_or(0, |s| s.name.len() as u64);
+                    (per + scope).saturating_mul(ss.spans.len() as u64)
+                }).sum::<u64>()
+            }).sum(),
+            ExportRequest::Metrics(r) => r.resource_metrics.iter().map(|rm| {
+                let per = shared(rm.resource.as_ref());
+                rm.scope_metrics.iter().map(|sm| {
+                    let scope = sm.scope.as_ref().map_or(0, |s| s.name.len() as u64);
+                    sm.metrics.iter().map(|m| {
+                        let points = match &m.data {
+                            Some(opentelemetry_proto::tonic::metrics::v1::metric::Data::Gauge(g)) => g.data_points.len(),
+                            Some(opentelemetry_proto::tonic::metrics::v1::metric::Data::Sum(s)) => s.data_points.len(),
+                            Some(opentelemetry_proto::tonic::metrics::v1::metric::Data::Histogram(h)) => h.data_points.len(),
+                            Some(opentelemetry_proto::tonic::metrics::v1::metric::Data::ExponentialHistogram(h)) => h.data_points.len(),
+                            Some(opentelemetry_proto::tonic::metrics::v1::metric::Data::Summary(s)) => s.data_points.len(),
+                            None => 0,
+                        } as u64;
+                        let metric = (m.name.len() + m.unit.len() + m.description.len()) as u64;
+                        (per + scope + metric).saturating_mul(points)
+                    }).sum::<u64>()
+                }).sum::<u64>()
+            }).sum(),
+        };
+        repeated.saturating_add(self.encoded_len() as u64)
+    }
+
     pub fn convert(&self, ingest_time: i64) -> Result<Converted, arrow::error::ArrowError> {
         match self {
             ExportRequest::Logs(r) => convert::logs(r, ingest_time),

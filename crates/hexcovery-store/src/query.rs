@@ -141,7 +141,7 @@ impl TableProvider for OrgTable {
         }
         if !self.memory.is_empty() {
             let memory = MemorySourceConfig::try_new(
-                &[self.memory.clone()],
+                std::slice::from_ref(&self.memory),
                 self.schema.clone(),
                 projection.cloned(),
             )?

@@ -31,7 +31,10 @@ pub struct StoreConfig {
     pub flush_bytes: usize,
     /// Rows held in memory across all orgs; past this, ingest answers "unavailable, retry".
     pub max_buffered_bytes: usize,
-    /// A closed hour partition with at least this many files is compacted into one.
+    /// Largest size a request may expand to as rows (resource attributes are repeated on
+    /// every record); larger requests are refused before anything is written.
+    pub max_expanded_bytes: u64,
+    /// An hour partition with at least this many small files has them merged into one.
     pub compaction_min_files: usize,
 }
 
@@ -43,6 +46,7 @@ impl StoreConfig {
             flush_bytes: 64 << 20,
             max_buffered_bytes: 1 << 30,
             compaction_min_files: 4,
+            max_expanded_bytes: 256 << 20,
         }
     }
 }
@@ -61,6 +65,12 @@ pub enum IngestError {
     /// Too much is buffered; the client should retry after the given seconds.
     #[error("the server is busy writing buffered telemetry; retry in {retry_after_secs} s")]
     Overloaded { retry_after_secs: u64 },
+    /// The request would become too many bytes of rows (e.g. a large resource attribute
+    /// repeated on millions of records).
+    #[error(
+        "the request expands to {expanded} bytes of rows, over the {limit}-byte limit; send smaller batches"
+    )]
+    TooLarge { expanded: u64, limit: u64 },
     #[error("telemetry storage failed: {0:#}")]
     Internal(#[from] anyhow::Error),
 }
@@ -112,6 +122,9 @@ fn manifest_path(org: Uuid, signal: Signal) -> String {
 fn now_nanos() -> i64 {
     chrono::Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX)
 }
+
+/// Parquet files smaller than this are merged by compaction.
+const COMPACT_INPUT_BYTES: u64 = 64 << 20;
 
 /// How long replaced files stay readable for queries already planned against them.
 const DELETE_GRACE: Duration = Duration::from_secs(60);
@@ -251,6 +264,13 @@ impl TelemetryStore {
                 retry_after_secs: 2,
             });
         }
+        let expanded = request.expanded_bytes();
+        if expanded > self.inner.config.max_expanded_bytes {
+            return Err(IngestError::TooLarge {
+                expanded,
+                limit: self.inner.config.max_expanded_bytes,
+            });
+        }
         let signal = request.signal();
         let ingest_time = now_nanos();
         let converted = request.convert(ingest_time).map_err(anyhow::Error::from)?;
@@ -388,6 +408,7 @@ impl TelemetryStore {
             for table in &tables.tables {
                 let due = all
                     || pressure
+                    || table.has_pending_flush()
                     || table.buffered_bytes() >= config.flush_bytes
                     || table
                         .buffer_age()
@@ -397,36 +418,44 @@ impl TelemetryStore {
                 }
             }
             // With everything flushed, close the log segment so it can be deleted.
-            if tables.tables.iter().all(|t| t.is_idle()) && tables.wal.disk_bytes() > 64 {
-                tables.wal.rotate()?;
-                tables.wal.trim(tables.watermarks())?;
+            if tables.tables.iter().all(|t| t.is_idle())
+                && tables.wal.disk_bytes() > 64
+                && let Err(error) = tables
+                    .wal
+                    .rotate()
+                    .and_then(|()| tables.wal.trim(tables.watermarks()))
+            {
+                tracing::warn!(%org, error = %error, "could not retire flushed write-ahead log segments; will retry");
             }
         }
         Ok(())
     }
 
-    /// Merges each closed hour partition that has many files into one file.
+    /// Merges small files: in any hour partition (the current one included, which fills
+    /// with a file per flush) holding at least `compaction_min_files` files under
+    /// [`COMPACT_INPUT_BYTES`], those files become one. Merged files grow until they stop
+    /// being small, so each row is rewritten only a few times.
     pub async fn compact(&self) -> anyhow::Result<usize> {
-        let current_partition =
-            parquet_io::partition_name(chrono::Utc::now().timestamp().div_euclid(3_600));
         let mut merged = 0;
         for (_, tables) in self.loaded_orgs() {
             for table in &tables.tables {
                 let _commit = table.commit_lock.lock().await;
                 let manifest = table.manifest();
                 let mut by_partition: HashMap<&str, Vec<&FileEntry>> = HashMap::new();
-                for file in &manifest.files {
+                for file in manifest
+                    .files
+                    .iter()
+                    .filter(|f| f.bytes < COMPACT_INPUT_BYTES)
+                {
                     by_partition
                         .entry(file.partition.as_str())
                         .or_default()
                         .push(file);
                 }
                 let mut next = (*manifest).clone();
-                let mut changed = false;
-                for (partition, files) in by_partition {
-                    if partition == current_partition
-                        || files.len() < self.inner.config.compaction_min_files
-                    {
+                let mut replaced = Vec::new();
+                for files in by_partition.into_values() {
+                    if files.len() < self.inner.config.compaction_min_files {
                         continue;
                     }
                     let mut batches = Vec::new();
@@ -453,12 +482,13 @@ impl TelemetryStore {
                         next.files
                             .push(self.put_file(table.org, table.signal, &file).await?);
                     }
-                    self.doom(old);
-                    changed = true;
+                    replaced.extend(old);
                     merged += 1;
                 }
-                if changed {
+                if !replaced.is_empty() {
+                    // Only once the manifest no longer lists them may the old files go.
                     self.commit_manifest(table, next, false).await?;
+                    self.doom(replaced);
                 }
             }
         }
@@ -512,17 +542,21 @@ impl TelemetryStore {
             *doomed = wait;
             due.into_iter().map(|(_, p)| p).collect()
         };
+        let mut first_error = None;
         for path in due {
-            self.inner.storage.delete(&path).await?;
+            if let Err(e) = self.inner.storage.delete(&path).await {
+                first_error.get_or_insert(e);
+                self.doom(vec![path]);
+            }
         }
-        Ok(())
+        first_error.map_or(Ok(()), Err)
     }
 
     /// Runs flushing, compaction and deferred deletes until `shutdown` resolves, then flushes
     /// everything.
     pub async fn run_maintenance(self, shutdown: impl std::future::Future<Output = ()>) {
         let mut flush_tick = tokio::time::interval(Duration::from_millis(500));
-        let mut compact_tick = tokio::time::interval(Duration::from_secs(60));
+        let mut compact_tick = tokio::time::interval(Duration::from_secs(30));
         flush_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         compact_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tokio::pin!(shutdown);
@@ -550,6 +584,13 @@ impl TelemetryStore {
                 "final flush failed; the write-ahead log keeps the rows"
             );
         }
+    }
+
+    /// Whether every loaded org's write-ahead log can still take writes (readiness).
+    pub fn healthy(&self) -> bool {
+        self.loaded_orgs()
+            .iter()
+            .all(|(_, tables)| !tables.wal.is_poisoned())
     }
 
     /// The WAL directory of an org (tests look at it).

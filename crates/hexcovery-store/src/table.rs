@@ -102,6 +102,11 @@ impl Table {
         self.read().buffer_since.map(|t| t.elapsed())
     }
 
+    /// Rows whose flush failed and must be retried.
+    pub fn has_pending_flush(&self) -> bool {
+        !self.read().flushing.batches.is_empty()
+    }
+
     pub fn is_idle(&self) -> bool {
         let state = self.read();
         state.buffer.batches.is_empty() && state.flushing.batches.is_empty()

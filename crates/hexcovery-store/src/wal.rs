@@ -12,8 +12,8 @@ use crate::Signal;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
 
 const MAGIC: &[u8; 8] = b"HXWAL\x00\x00\x01";
@@ -60,7 +60,7 @@ pub struct OrgWal {
     synced: watch::Sender<u64>,
     sync_leader: tokio::sync::Mutex<()>,
     /// Set when an fsync failed: what is on disk is unknown, so nothing more is accepted.
-    poisoned: AtomicBool,
+    poisoned: Arc<AtomicBool>,
 }
 
 fn segment_name(first_seq: u64) -> String {
@@ -218,7 +218,7 @@ impl OrgWal {
             }),
             synced: watch::Sender::new(max_seen),
             sync_leader: tokio::sync::Mutex::new(()),
-            poisoned: AtomicBool::new(false),
+            poisoned: Arc::new(AtomicBool::new(false)),
         };
         wal.trim(watermarks)?;
         Ok((wal, replay))
@@ -256,20 +256,30 @@ impl OrgWal {
         header[8..16].copy_from_slice(&seq.to_le_bytes());
         header[16] = signal.tag();
         header[17..25].copy_from_slice(&ingest_time.to_le_bytes());
-        state.file.write_all(&header)?;
-        state.file.write_all(payload)?;
+        if let Err(error) = state
+            .file
+            .write_all(&header)
+            .and_then(|()| state.file.write_all(payload))
+        {
+            // Cut off the partial record, or later records would sit behind garbage and be
+            // lost as a "torn tail" on restart. If even that fails, stop taking writes.
+            let valid = state.current.bytes;
+            if state.file.set_len(valid).is_err() {
+                self.poisoned.store(true, Ordering::Release);
+            }
+            return Err(error);
+        }
         state.next_seq += 1;
         let index = signal.index();
         state.current.max_seq[index] = seq;
         state.current.bytes += (HEADER_LEN + payload.len()) as u64;
         let result = then(seq);
-        if state.current.bytes >= SEGMENT_TARGET_BYTES {
-            let (file, segment) = new_segment(&self.dir, state.next_seq)?;
-            let old_file = std::mem::replace(&mut state.file, file);
-            let old_segment = std::mem::replace(&mut state.current, segment);
-            state.unsynced.push(old_file);
-            state.closed.push(old_segment);
-            state.dir_unsynced = true;
+        // The record is written and will be acknowledged: a failed rotation must not fail it
+        // (it is retried on the next append).
+        if state.current.bytes >= SEGMENT_TARGET_BYTES
+            && let Err(error) = self.rotate_locked(&mut state)
+        {
+            tracing::warn!(error = %error, dir = %self.dir.display(), "could not start a new write-ahead log segment; will retry");
         }
         Ok(result)
     }
@@ -284,21 +294,32 @@ impl OrgWal {
             if *self.synced.borrow() >= seq {
                 return Ok(());
             }
+            // After a failed fsync the kernel may have dropped dirty pages and a retry can
+            // "succeed": nothing written since may be acknowledged.
+            if self.is_poisoned() {
+                return Err(io::Error::other(
+                    "the write-ahead log failed to sync and accepts no more writes",
+                ));
+            }
             let (files, dir, covered) = {
                 let mut state = self.state.lock().expect("WAL lock poisoned");
+                let current = state.file.try_clone()?;
                 let mut files = std::mem::take(&mut state.unsynced);
-                files.push(state.file.try_clone()?);
+                files.push(current);
                 let dir = std::mem::take(&mut state.dir_unsynced).then(|| self.dir.clone());
                 (files, dir, state.next_seq - 1)
             };
+            let poisoned = self.poisoned.clone();
+            // Runs to the end even if this request is cancelled, and records a failure itself.
             let outcome = tokio::task::spawn_blocking(move || {
-                for file in &files {
-                    file.sync_data()?;
+                let result = files
+                    .iter()
+                    .try_for_each(File::sync_data)
+                    .and_then(|()| dir.map_or(Ok(()), |d| sync_dir(&d)));
+                if result.is_err() {
+                    poisoned.store(true, Ordering::Release);
                 }
-                if let Some(dir) = dir {
-                    sync_dir(&dir)?;
-                }
-                Ok::<_, io::Error>(())
+                result
             })
             .await
             .map_err(io::Error::other)
@@ -322,10 +343,36 @@ impl OrgWal {
             state.closed = kept;
             doomed
         };
-        for segment in &doomed {
-            std::fs::remove_file(&segment.path)?;
+        let mut removed = 0;
+        let mut failed = Vec::new();
+        let mut first_error = None;
+        for segment in doomed {
+            match std::fs::remove_file(&segment.path) {
+                Ok(()) => removed += 1,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => removed += 1,
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                    failed.push(segment);
+                }
+            }
         }
-        Ok(doomed.len())
+        if !failed.is_empty() {
+            // Keep them listed so a later trim tries again.
+            self.state
+                .lock()
+                .expect("WAL lock poisoned")
+                .closed
+                .extend(failed);
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(removed),
+        }
+    }
+
+    /// Whether an fsync failed: the log then refuses writes until the server restarts.
+    pub fn is_poisoned(&self) -> bool {
+        self.poisoned.load(Ordering::Acquire)
     }
 
     /// Bytes of log on disk (closed segments and the current one).
@@ -341,6 +388,10 @@ impl OrgWal {
         if state.current.max_seq == [0; 3] {
             return Ok(());
         }
+        self.rotate_locked(&mut state)
+    }
+
+    fn rotate_locked(&self, state: &mut WriterState) -> io::Result<()> {
         let (file, segment) = new_segment(&self.dir, state.next_seq)?;
         let old_file = std::mem::replace(&mut state.file, file);
         let old_segment = std::mem::replace(&mut state.current, segment);

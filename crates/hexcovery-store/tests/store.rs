@@ -189,7 +189,7 @@ async fn time_filters_skip_files_outside_the_range() {
 }
 
 #[tokio::test]
-async fn compaction_merges_closed_partitions_without_changing_rows() {
+async fn compaction_merges_small_files_without_changing_rows() {
     let dir = tempfile::tempdir().unwrap();
     let store = TelemetryStore::open(config(dir.path())).await.unwrap();
     let org = Uuid::now_v7();
@@ -255,6 +255,37 @@ async fn retention_drops_whole_old_days() {
         .filter(|p| p.ends_with(".parquet"))
         .collect();
     assert_eq!(days.len(), 2);
+}
+
+#[tokio::test]
+async fn a_request_that_would_expand_past_the_limit_is_refused_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = TelemetryStore::open(config(dir.path())).await.unwrap();
+    let org = Uuid::now_v7();
+    // 1 MiB of resource attribute repeated on 300 empty records: ~300 MiB of rows.
+    let ExportRequest::Logs(mut bomb) = logs("api", std::iter::repeat_n(now_ns(), 300), 9) else {
+        unreachable!()
+    };
+    let big = KeyValue {
+        key: "blob".into(),
+        value: Some(AnyValue {
+            value: Some(Value::StringValue("x".repeat(1 << 20))),
+        }),
+        ..Default::default()
+    };
+    bomb.resource_logs[0]
+        .resource
+        .as_mut()
+        .unwrap()
+        .attributes
+        .push(big);
+    let refused = store.ingest(org, &ExportRequest::Logs(bomb), None).await;
+    assert!(
+        matches!(refused, Err(IngestError::TooLarge { .. })),
+        "{refused:?}"
+    );
+    assert_eq!(count(&store, org, None).await, 0);
+    assert!(store.buffered_bytes() == 0);
 }
 
 #[tokio::test]

@@ -9,10 +9,12 @@
 mod common;
 
 use common::TestServer;
-use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
-use opentelemetry_proto::tonic::collector::logs::v1::logs_service_client::LogsServiceClient;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value::Value};
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use opentelemetry_proto::tonic::resource::v1::Resource;
@@ -20,18 +22,31 @@ use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use prost::Message as _;
 use std::time::{Duration, Instant};
 
+const LOGS_EXPORT: &str = "/opentelemetry.proto.collector.logs.v1.LogsService/Export";
+const TRACES_EXPORT: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+
 fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn attr(key: &str, value: Value) -> KeyValue {
-    KeyValue { key: key.into(), value: Some(AnyValue { value: Some(value) }), ..Default::default() }
+    KeyValue {
+        key: key.into(),
+        value: Some(AnyValue { value: Some(value) }),
+        ..Default::default()
+    }
 }
 
 fn resource(i: usize) -> Option<Resource> {
     Some(Resource {
         attributes: vec![
-            attr("service.name", Value::StringValue(format!("service-{}", i % 8))),
+            attr(
+                "service.name",
+                Value::StringValue(format!("service-{}", i % 8)),
+            ),
             attr("host.name", Value::StringValue(format!("host-{}", i % 16))),
         ],
         ..Default::default()
@@ -87,13 +102,20 @@ fn span_batch(client: usize, n: usize) -> ExportTraceServiceRequest {
                     .map(|i| Span {
                         trace_id: (i as u128 / 8 + 1).to_be_bytes().to_vec(),
                         span_id: (i as u64 + 1).to_be_bytes().to_vec(),
-                        parent_span_id: if i % 8 == 0 { vec![] } else { (i as u64).to_be_bytes().to_vec() },
+                        parent_span_id: if i % 8 == 0 {
+                            vec![]
+                        } else {
+                            (i as u64).to_be_bytes().to_vec()
+                        },
                         name: format!("GET /api/v1/orders/{}", i % 20),
                         kind: 2,
                         start_time_unix_nano: t,
                         end_time_unix_nano: t + (i as u64 % 300) * 1_000_000,
                         attributes: vec![
-                            attr("http.route", Value::StringValue("/api/v1/orders/:id".into())),
+                            attr(
+                                "http.route",
+                                Value::StringValue("/api/v1/orders/:id".into()),
+                            ),
                             attr("http.status_code", Value::IntValue(200)),
                         ],
                         ..Default::default()
@@ -116,7 +138,12 @@ struct Outcome {
 
 fn report(name: &str, o: &mut Outcome) {
     o.latencies.sort();
-    let pct = |p: f64| o.latencies.get(((o.latencies.len() as f64 * p) as usize).min(o.latencies.len().saturating_sub(1))).copied().unwrap_or_default();
+    let pct = |p: f64| {
+        o.latencies
+            .get(((o.latencies.len() as f64 * p) as usize).min(o.latencies.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    };
     let secs = o.elapsed.as_secs_f64();
     println!(
         "{name:<6} {:>10.0} records/s  {:>7.1} MB/s payload  requests {:>6}  errors {}  ack latency p50 {:>6.1} ms  p99 {:>6.1} ms  max {:>6.1} ms",
@@ -126,14 +153,28 @@ fn report(name: &str, o: &mut Outcome) {
         o.errors,
         pct(0.50).as_secs_f64() * 1e3,
         pct(0.99).as_secs_f64() * 1e3,
-        o.latencies.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
+        o.latencies
+            .last()
+            .copied()
+            .unwrap_or_default()
+            .as_secs_f64()
+            * 1e3,
     );
 }
 
 async fn run<F, Fut>(clients: usize, duration: Duration, send: F) -> Outcome
 where
     F: Fn(usize) -> Fut + Clone + Send + 'static,
-    Fut: std::future::Future<Output = Box<dyn FnMut() -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(u64, u64), tonic::Status>> + Send>> + Send>> + Send,
+    Fut: std::future::Future<
+            Output = Box<
+                dyn FnMut() -> std::pin::Pin<
+                        Box<
+                            dyn std::future::Future<Output = Result<(u64, u64), tonic::Status>>
+                                + Send,
+                        >,
+                    > + Send,
+            >,
+        > + Send,
 {
     let start = Instant::now();
     let mut tasks = Vec::new();
@@ -156,7 +197,13 @@ where
             (records, bytes, errors, latencies)
         }));
     }
-    let mut outcome = Outcome { records: 0, bytes: 0, latencies: Vec::new(), errors: 0, elapsed: Duration::ZERO };
+    let mut outcome = Outcome {
+        records: 0,
+        bytes: 0,
+        latencies: Vec::new(),
+        errors: 0,
+        elapsed: Duration::ZERO,
+    };
     for task in tasks {
         let (r, b, e, l) = task.await.unwrap();
         outcome.records += r;
@@ -168,11 +215,93 @@ where
     outcome
 }
 
+/// Sends pre-encoded request bytes as the gRPC message, so the client spends no CPU
+/// re-encoding (client and server share the machine); decodes the answer with prost.
+struct RawCodec<R>(std::marker::PhantomData<R>);
+
+struct RawEncoder;
+
+struct ProstDecoder<R>(std::marker::PhantomData<R>);
+
+impl tonic::codec::Encoder for RawEncoder {
+    type Item = bytes::Bytes;
+    type Error = tonic::Status;
+    fn encode(
+        &mut self,
+        item: bytes::Bytes,
+        dst: &mut tonic::codec::EncodeBuf<'_>,
+    ) -> Result<(), tonic::Status> {
+        bytes::BufMut::put_slice(dst, &item);
+        Ok(())
+    }
+}
+
+impl<R: prost::Message + Default> tonic::codec::Decoder for ProstDecoder<R> {
+    type Item = R;
+    type Error = tonic::Status;
+    fn decode(
+        &mut self,
+        src: &mut tonic::codec::DecodeBuf<'_>,
+    ) -> Result<Option<R>, tonic::Status> {
+        R::decode(src)
+            .map(Some)
+            .map_err(|e| tonic::Status::internal(e.to_string()))
+    }
+}
+
+impl<R: prost::Message + Default + Send + 'static> tonic::codec::Codec for RawCodec<R> {
+    type Encode = bytes::Bytes;
+    type Decode = R;
+    type Encoder = RawEncoder;
+    type Decoder = ProstDecoder<R>;
+    fn encoder(&mut self) -> RawEncoder {
+        RawEncoder
+    }
+    fn decoder(&mut self) -> ProstDecoder<R> {
+        ProstDecoder(std::marker::PhantomData)
+    }
+}
+
+async fn raw_client(endpoint: String) -> tonic::client::Grpc<tonic::transport::Channel> {
+    let channel = tonic::transport::Channel::from_shared(endpoint)
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    tonic::client::Grpc::new(channel).max_encoding_message_size(64 << 20)
+}
+
+/// One export of pre-encoded `body` to `path`; returns (records, bytes) on success.
+async fn send_raw<R: prost::Message + Default + Send + 'static>(
+    mut grpc: tonic::client::Grpc<tonic::transport::Channel>,
+    path: &'static str,
+    body: bytes::Bytes,
+    key: String,
+    records: u64,
+) -> Result<(u64, u64), tonic::Status> {
+    grpc.ready()
+        .await
+        .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
+    let size = body.len() as u64;
+    let mut request = tonic::Request::new(body);
+    request
+        .metadata_mut()
+        .insert("x-api-key", key.parse().unwrap());
+    let path = tonic::codegen::http::uri::PathAndQuery::from_static(path);
+    grpc.unary::<bytes::Bytes, R, _>(request, path, RawCodec::<R>(std::marker::PhantomData))
+        .await
+        .map(|_| (records, size))
+}
+
 fn main() {
     let secs = env("BENCH_SECS", 10);
     let clients = env("BENCH_CLIENTS", 8) as usize;
     let batch = env("BENCH_BATCH", 1000) as usize;
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let server = TestServer::start_with(&["--max-buffer-mb", "2048"]);
     runtime.block_on(async {
         let api = server.api();
@@ -184,17 +313,12 @@ fn main() {
         let mut logs = run(clients, Duration::from_secs(secs), move |client| {
             let (endpoint, key) = (endpoint.clone(), k.clone());
             async move {
-                let grpc = LogsServiceClient::connect(endpoint).await.unwrap().max_encoding_message_size(64 << 20);
-                let request = log_batch(client, batch);
-                let size = request.encoded_len() as u64;
+                let grpc = raw_client(endpoint).await;
+                let body = bytes::Bytes::from(log_batch(client, batch).encode_to_vec());
                 let n = batch as u64;
                 Box::new(move || {
-                    let (mut grpc, request, key) = (grpc.clone(), request.clone(), key.clone());
-                    Box::pin(async move {
-                        let mut r = tonic::Request::new(request);
-                        r.metadata_mut().insert("x-api-key", key.parse().unwrap());
-                        grpc.export(r).await.map(|_| (n, size))
-                    }) as std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send>>
+                    Box::pin(send_raw::<ExportLogsServiceResponse>(grpc.clone(), LOGS_EXPORT, body.clone(), key.clone(), n))
+                        as std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send>>
                 }) as Box<dyn FnMut() -> _ + Send>
             }
         })
@@ -205,17 +329,12 @@ fn main() {
         let mut spans = run(clients, Duration::from_secs(secs), move |client| {
             let (endpoint, key) = (endpoint.clone(), k.clone());
             async move {
-                let grpc = TraceServiceClient::connect(endpoint).await.unwrap().max_encoding_message_size(64 << 20);
-                let request = span_batch(client, batch);
-                let size = request.encoded_len() as u64;
+                let grpc = raw_client(endpoint).await;
+                let body = bytes::Bytes::from(span_batch(client, batch).encode_to_vec());
                 let n = batch as u64;
                 Box::new(move || {
-                    let (mut grpc, request, key) = (grpc.clone(), request.clone(), key.clone());
-                    Box::pin(async move {
-                        let mut r = tonic::Request::new(request);
-                        r.metadata_mut().insert("x-api-key", key.parse().unwrap());
-                        grpc.export(r).await.map(|_| (n, size))
-                    }) as std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send>>
+                    Box::pin(send_raw::<ExportTraceServiceResponse>(grpc.clone(), TRACES_EXPORT, body.clone(), key.clone(), n))
+                        as std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send>>
                 }) as Box<dyn FnMut() -> _ + Send>
             }
         })

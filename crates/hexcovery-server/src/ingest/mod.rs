@@ -29,7 +29,21 @@ pub async fn export(
                 error.retry_after_secs = Some(retry_after_secs);
                 error
             }
-            IngestError::Internal(e) => ApiError::internal(e),
+            IngestError::TooLarge { .. } => {
+                ApiError::new(ErrorClass::TooLarge, "request_too_large", e.to_string())
+            }
+            IngestError::Internal(e) => {
+                // Storage trouble may pass (a full disk freed, a flaky volume): tell clients
+                // to retry, which OTLP exporters do for Unavailable and not for Internal.
+                tracing::error!(%org, error = format!("{e:#}"), "storing telemetry failed");
+                let mut error = ApiError::new(
+                    ErrorClass::Unavailable,
+                    "storage_unavailable",
+                    "telemetry storage is failing; retry later",
+                );
+                error.retry_after_secs = Some(5);
+                error
+            }
         })?;
     if report.accepted > 0 {
         state

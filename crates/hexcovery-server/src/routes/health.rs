@@ -11,8 +11,15 @@ pub async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// The server can do its work: the metastore answers.
+/// The server can do its work: the metastore answers and every write-ahead log takes writes.
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    if !state.telemetry.healthy() {
+        return Err(ApiError::new(
+            ErrorClass::Unavailable,
+            "not_ready",
+            "a write-ahead log failed to sync; telemetry cannot be accepted until restart",
+        ));
+    }
     match state.meta.ping().await {
         Ok(()) => Ok(Json(json!({ "status": "ready" }))),
         Err(error) => {

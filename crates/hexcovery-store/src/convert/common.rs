@@ -93,8 +93,9 @@ impl ResourceFacts {
 /// repeats; a map with one value per key is what queries expect).
 pub fn string_pairs(attributes: &[KeyValue]) -> Vec<(String, Option<String>)> {
     let mut pairs: Vec<(String, Option<String>)> = Vec::with_capacity(attributes.len());
+    let mut seen = std::collections::HashSet::with_capacity(attributes.len());
     for kv in attributes {
-        if pairs.iter().any(|(k, _)| *k == kv.key) {
+        if !seen.insert(kv.key.as_str()) {
             continue;
         }
         pairs.push((kv.key.clone(), kv.value.as_ref().and_then(value_to_string)));
@@ -157,6 +158,38 @@ fn append_map(
         .expect("keys and values are appended in pairs");
 }
 
+/// Appends one row's attributes straight from the protobuf values (no intermediate copies:
+/// this runs for every record). A repeated key keeps its first value, as `string_pairs` does.
+fn append_attributes(
+    builder: &mut MapBuilder<StringBuilder, StringBuilder>,
+    attributes: &[KeyValue],
+) {
+    // Short lists (the usual case) are checked by scanning; long ones through a set, so a
+    // hostile record with millions of keys costs linear time.
+    let mut seen =
+        (attributes.len() > 16).then(|| std::collections::HashSet::with_capacity(attributes.len()));
+    for (i, kv) in attributes.iter().enumerate() {
+        let repeated = match seen.as_mut() {
+            Some(seen) => !seen.insert(kv.key.as_str()),
+            None => attributes[..i].iter().any(|earlier| earlier.key == kv.key),
+        };
+        if repeated {
+            continue;
+        }
+        builder.keys().append_value(&kv.key);
+        match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
+            Some(any_value::Value::StringValue(s)) => builder.values().append_value(s),
+            None => builder.values().append_null(),
+            Some(_) => builder
+                .values()
+                .append_option(kv.value.as_ref().and_then(value_to_string)),
+        }
+    }
+    builder
+        .append(true)
+        .expect("keys and values are appended in pairs");
+}
+
 /// Builders of the columns every table has.
 pub struct CommonColumns {
     timestamp: TimestampNanosecondBuilder,
@@ -189,7 +222,7 @@ impl CommonColumns {
         self.timestamp.append_value(timestamp);
         self.service.append_value(&resource.service);
         self.host.append_option(resource.host.as_deref());
-        append_map(&mut self.attributes, &string_pairs(attributes));
+        append_attributes(&mut self.attributes, attributes);
         append_map(&mut self.resource, &resource.attributes);
         self.scope_name
             .append_option(scope_name.filter(|s| !s.is_empty()));
@@ -257,6 +290,64 @@ mod tests {
         assert_eq!(trace_id(&[1; 16]).unwrap().unwrap(), "01".repeat(16));
         assert!(trace_id(&[1; 4]).unwrap_err().contains("16 bytes, got 4"));
         assert!(span_id(&[0; 8]).unwrap_err().contains("all zeros"));
+    }
+
+    #[test]
+    fn record_attributes_keep_the_first_of_repeated_keys() {
+        use arrow::array::{Array, AsArray};
+        let kv = |k: &str, v: any_value::Value| KeyValue {
+            key: k.into(),
+            value: Some(any(v)),
+            ..Default::default()
+        };
+        let attributes = [
+            kv("a", any_value::Value::StringValue("1".into())),
+            kv("b", any_value::Value::IntValue(2)),
+            kv("a", any_value::Value::StringValue("dup".into())),
+            KeyValue {
+                key: "c".into(),
+                value: None,
+                ..Default::default()
+            },
+        ];
+        let mut columns = CommonColumns::new();
+        columns.append(1, &ResourceFacts::new(None), None, &attributes);
+        let tail = columns.finish_tail();
+        let map = tail[0].as_map();
+        let entries = map.value(0);
+        let keys = entries.column(0).as_string::<i32>();
+        let values = entries.column(1).as_string::<i32>();
+        assert_eq!(
+            (0..keys.len()).map(|i| keys.value(i)).collect::<Vec<_>>(),
+            ["a", "b", "c"]
+        );
+        assert_eq!(
+            (values.value(0), values.value(1), values.is_null(2)),
+            ("1", "2", true)
+        );
+    }
+
+    #[test]
+    fn long_attribute_lists_dedupe_through_a_set() {
+        use arrow::array::{Array, AsArray};
+        let mut attributes: Vec<KeyValue> = (0..40)
+            .map(|i| KeyValue {
+                key: format!("k{i}"),
+                value: Some(any(any_value::Value::IntValue(i))),
+                ..Default::default()
+            })
+            .collect();
+        attributes.push(KeyValue {
+            key: "k3".into(),
+            value: Some(any(any_value::Value::IntValue(99))),
+            ..Default::default()
+        });
+        let mut columns = CommonColumns::new();
+        columns.append(1, &ResourceFacts::new(None), None, &attributes);
+        let tail = columns.finish_tail();
+        let entries = tail[0].as_map().value(0);
+        assert_eq!(entries.len(), 40);
+        assert_eq!(entries.column(1).as_string::<i32>().value(3), "3");
     }
 
     #[test]

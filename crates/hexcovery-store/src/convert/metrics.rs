@@ -48,15 +48,16 @@ struct Point<'a> {
     data: Option<String>,
 }
 
-/// The metric's kind, temporality, monotonicity and its points.
-fn points(
-    metric: &Metric,
-) -> Option<(
+/// A metric's kind, temporality, monotonicity and its points.
+type MetricPoints<'a> = (
     &'static str,
     Option<&'static str>,
     Option<bool>,
-    Vec<Point<'_>>,
-)> {
+    Vec<Point<'a>>,
+);
+
+/// The metric's kind, temporality, monotonicity and its points.
+fn points(metric: &Metric) -> Option<MetricPoints<'_>> {
     Some(match metric.data.as_ref()? {
         Data::Gauge(g) => ("gauge", None, None, g.data_points.iter().map(number_point).collect()),
         Data::Sum(s) => (

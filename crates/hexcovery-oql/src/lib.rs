@@ -1,0 +1,14 @@
+//! OQL: Hexcovery's read-only, tenant-scoped, SQL-like query language, compiled in visible
+//! stages — [`lex`] → [`parse`] → resolve → plan — each with one entry function. Errors carry a
+//! span and a hint and are rendered only at the edge.
+
+pub mod ast;
+mod error;
+pub mod lex;
+pub mod parse;
+mod span;
+
+pub use error::{OqlError, OqlErrorKind};
+pub use lex::lex;
+pub use parse::parse;
+pub use span::{LineCol, Span};
