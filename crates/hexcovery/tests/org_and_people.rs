@@ -303,6 +303,32 @@ async fn invites_are_single_use_revocable_and_land_in_the_outbox() {
         .map(|i| i["status"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(statuses, ["revoked", "accepted"]);
+
+    // Pages of the invite list chain through next_cursor.
+    let first = api
+        .get("/api/v1/invites?limit=1", &admin.jwt())
+        .await
+        .expect(200);
+    let cursor = first["next_cursor"]
+        .as_str()
+        .expect("a full page has a cursor")
+        .to_string();
+    let rest = api
+        .get(
+            &format!("/api/v1/invites?limit=1&before={cursor}"),
+            &admin.jwt(),
+        )
+        .await
+        .expect(200);
+    assert_eq!(rest["invites"][0]["status"], "accepted");
+    let last = api
+        .get(
+            &format!("/api/v1/invites?limit=5&before={cursor}"),
+            &admin.jwt(),
+        )
+        .await
+        .expect(200);
+    assert!(last["next_cursor"].is_null(), "a short page is the last");
 }
 
 /// Expiry itself is checked in the metastore suite with a controlled clock; here, that the

@@ -2,8 +2,8 @@
 //! the admin's org. Without a mail server the message goes to the server log and the org's
 //! outbox (`GET /api/v1/outbox`), so a single node needs no SMTP.
 
-use super::ListParams;
 use super::session_auth::{check_new_password, hash_password, start_session};
+use super::{ListParams, next_cursor};
 use crate::auth::SignedInUser;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, ClientAddr};
@@ -16,7 +16,7 @@ use chrono::{Duration, Utc};
 use hexcovery_auth::{Role, random, secret_digest};
 use hexcovery_meta::{
     Actor, CreatedBy, InviteAcceptance, MetaError, NewAuditEvent, NewInvite, NewOutboxMessage,
-    Page, validate,
+    validate,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -30,19 +30,15 @@ pub async fn list(
     SignedInUser(session): SignedInUser,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> ApiResult<Json<Value>> {
-    let limit = params.limit(100, 1000)?;
+    let page = params.page(100, 1000)?;
     let invites = state
         .meta
-        .list_invites(
-            session.user.org_id,
-            Page {
-                limit,
-                before: params.before,
-            },
-            Utc::now(),
-        )
+        .list_invites(session.user.org_id, page, Utc::now())
         .await?;
-    Ok(Json(json!({ "invites": invites })))
+    let next_cursor = next_cursor(page, invites.len(), invites.last().map(|i| i.id));
+    Ok(Json(
+        json!({ "invites": invites, "next_cursor": next_cursor }),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -206,16 +202,10 @@ pub async fn outbox(
     SignedInUser(session): SignedInUser,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> ApiResult<Json<Value>> {
-    let limit = params.limit(100, 1000)?;
-    let messages = state
-        .meta
-        .list_outbox(
-            session.user.org_id,
-            Page {
-                limit,
-                before: params.before,
-            },
-        )
-        .await?;
-    Ok(Json(json!({ "messages": messages })))
+    let page = params.page(100, 1000)?;
+    let messages = state.meta.list_outbox(session.user.org_id, page).await?;
+    let next_cursor = next_cursor(page, messages.len(), messages.last().map(|m| m.id));
+    Ok(Json(
+        json!({ "messages": messages, "next_cursor": next_cursor }),
+    ))
 }

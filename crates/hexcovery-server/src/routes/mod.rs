@@ -12,6 +12,7 @@ pub mod usage;
 pub mod users;
 
 use crate::error::ApiError;
+use hexcovery_meta::Page;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -37,4 +38,20 @@ impl ListParams {
             .with("field", "limit")),
         }
     }
+
+    /// The page these parameters ask for.
+    pub fn page(&self, default: u32, max: u32) -> Result<Page, ApiError> {
+        Ok(Page {
+            limit: self.limit(default, max)?,
+            before: self.before,
+        })
+    }
+}
+
+/// The cursor for the page after one that ended with `last_id`: only a full page may have
+/// more behind it.
+pub fn next_cursor(page: Page, returned: usize, last_id: Option<Uuid>) -> Option<Uuid> {
+    (returned == page.limit as usize)
+        .then_some(last_id)
+        .flatten()
 }
