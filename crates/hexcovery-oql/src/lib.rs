@@ -3,12 +3,15 @@
 //! span and a hint and are rendered only at the edge.
 
 pub mod ast;
+pub mod catalog;
 mod error;
 pub mod lex;
 pub mod parse;
+pub mod resolve;
 mod span;
 
 pub use error::{OqlError, OqlErrorKind};
 pub use lex::lex;
 pub use parse::parse;
+pub use resolve::resolve;
 pub use span::{LineCol, Span};

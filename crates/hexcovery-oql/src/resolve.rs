@@ -1,0 +1,952 @@
+//! Stage 3: a parsed statement → a resolved query: the table and every column checked against
+//! the caller's org's catalog, functions and their arguments checked, types inferred, the time
+//! range made absolute, grouping validated. Errors point at the offending name with the names
+//! that exist.
+
+use crate::ast::{self, BinaryOp, Expr, ExprKind, Literal, Statement, TimeRange, UnaryOp};
+use crate::catalog::{Catalog, TableDef, TableKind, ValueType, did_you_mean};
+use crate::error::{OqlError, OqlErrorKind};
+use crate::span::Span;
+use chrono::{DateTime, Utc};
+
+/// The time range used when a query names none.
+pub const DEFAULT_RANGE_SECS: u64 = 3_600;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scalar {
+    Lower,
+    Upper,
+    Length,
+    Contains,
+    StartsWith,
+    EndsWith,
+    Coalesce,
+    Round,
+    Abs,
+    Floor,
+    Ceil,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Aggregate {
+    Count,
+    CountDistinct,
+    Sum,
+    Avg,
+    Min,
+    Max,
+    /// The percentile in `[0, 100]`.
+    Percentile(f64),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Resolved {
+    Select(Box<Query>),
+    ShowTables,
+    Describe(TableDef),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Query {
+    pub table: TableDef,
+    pub items: Vec<Item>,
+    pub filter: Option<RExpr>,
+    pub group_by: Vec<RExpr>,
+    pub having: Option<RExpr>,
+    pub order_by: Vec<(RExpr, bool)>,
+    pub limit: Option<u64>,
+    /// `[from, to)` on the table's timestamp.
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    /// Whether the query aggregates (has aggregates or GROUP BY).
+    pub aggregate: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    /// The result column's name: the alias, or the expression as written.
+    pub name: String,
+    pub expr: RExpr,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RExpr {
+    pub kind: RKind,
+    pub ty: ValueType,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum RKind {
+    Column(String),
+    /// `column['key']` on a string map: a string, compared as a number against numbers.
+    MapValue {
+        column: String,
+        key: String,
+    },
+    Literal(Literal),
+    Unary(UnaryOp, Box<RExpr>),
+    Binary(BinaryOp, Box<RExpr>, Box<RExpr>),
+    Scalar(Scalar, Vec<RExpr>),
+    /// `None` argument: `count(*)`.
+    Aggregate(Aggregate, Option<Box<RExpr>>),
+    /// `bucket(5m)`: the table's timestamp floored to this many seconds.
+    Bucket(u64),
+    InList {
+        expr: Box<RExpr>,
+        list: Vec<RExpr>,
+        negated: bool,
+    },
+    Like {
+        expr: Box<RExpr>,
+        pattern: Box<RExpr>,
+        negated: bool,
+        case_insensitive: bool,
+    },
+    IsNull {
+        expr: Box<RExpr>,
+        negated: bool,
+    },
+}
+
+impl RExpr {
+    fn contains_aggregate(&self) -> bool {
+        match &self.kind {
+            RKind::Aggregate(..) => true,
+            RKind::Unary(_, e) | RKind::IsNull { expr: e, .. } => e.contains_aggregate(),
+            RKind::Binary(_, a, b)
+            | RKind::Like {
+                expr: a,
+                pattern: b,
+                ..
+            } => a.contains_aggregate() || b.contains_aggregate(),
+            RKind::Scalar(_, args) => args.iter().any(RExpr::contains_aggregate),
+            RKind::InList { expr, list, .. } => {
+                expr.contains_aggregate() || list.iter().any(RExpr::contains_aggregate)
+            }
+            RKind::Column(_) | RKind::MapValue { .. } | RKind::Literal(_) | RKind::Bucket(_) => {
+                false
+            }
+        }
+    }
+
+    /// The expression without spans, to compare select items with GROUP BY keys.
+    fn shape(&self) -> String {
+        match &self.kind {
+            RKind::Column(c) => c.clone(),
+            RKind::MapValue { column, key } => format!("{column}[{key:?}]"),
+            RKind::Literal(l) => format!("{l:?}"),
+            RKind::Unary(op, e) => format!("{op:?}({})", e.shape()),
+            RKind::Binary(op, a, b) => format!("{op:?}({},{})", a.shape(), b.shape()),
+            RKind::Scalar(f, args) => format!(
+                "{f:?}({})",
+                args.iter().map(RExpr::shape).collect::<Vec<_>>().join(",")
+            ),
+            RKind::Aggregate(f, arg) => {
+                format!("{f:?}({})", arg.as_ref().map_or("*".into(), |a| a.shape()))
+            }
+            RKind::Bucket(s) => format!("bucket({s})"),
+            RKind::InList {
+                expr,
+                list,
+                negated,
+            } => {
+                format!(
+                    "in({},{negated},{})",
+                    expr.shape(),
+                    list.iter().map(RExpr::shape).collect::<Vec<_>>().join(",")
+                )
+            }
+            RKind::Like {
+                expr,
+                pattern,
+                negated,
+                case_insensitive,
+            } => {
+                format!(
+                    "like({},{},{negated},{case_insensitive})",
+                    expr.shape(),
+                    pattern.shape()
+                )
+            }
+            RKind::IsNull { expr, negated } => format!("isnull({},{negated})", expr.shape()),
+        }
+    }
+}
+
+fn unknown(span: Span, message: String) -> OqlError {
+    OqlError {
+        kind: OqlErrorKind::Unknown,
+        message,
+        span,
+        hint: None,
+    }
+}
+
+fn type_error(span: Span, message: String) -> OqlError {
+    OqlError {
+        kind: OqlErrorKind::Type,
+        message,
+        span,
+        hint: None,
+    }
+}
+
+/// Table names as users may write them.
+fn canonical_table(name: &str) -> String {
+    match name.to_lowercase().as_str() {
+        "traces" => "spans".into(),
+        other => other.into(),
+    }
+}
+
+/// Resolves `statement` (parsed from `text`) against `catalog`, with `now` for time ranges.
+pub fn resolve(
+    text: &str,
+    statement: &Statement,
+    catalog: &dyn Catalog,
+    now: DateTime<Utc>,
+) -> Result<Resolved, OqlError> {
+    let tables = catalog.tables();
+    let find_table = |ident: &ast::Ident| -> Result<TableDef, OqlError> {
+        let wanted = if ident.quoted {
+            ident.name.clone()
+        } else {
+            canonical_table(&ident.name)
+        };
+        tables
+            .iter()
+            .find(|t| t.name == wanted)
+            .cloned()
+            .ok_or_else(|| {
+                let names: Vec<&str> = tables.iter().map(|t| t.name.as_str()).collect();
+                let mut error = unknown(
+                    ident.span,
+                    format!(
+                        "there is no table `{}`; tables: {}",
+                        ident.name,
+                        names.join(", ")
+                    ),
+                );
+                if let Some(best) = did_you_mean(&ident.name, names.iter().copied()).first() {
+                    error = error.with_hint(format!("did you mean `{best}`?"));
+                }
+                error
+            })
+    };
+    match statement {
+        Statement::ShowTables { .. } => Ok(Resolved::ShowTables),
+        Statement::Describe { table, .. } => Ok(Resolved::Describe(find_table(table)?)),
+        Statement::Select(select) => {
+            let table = find_table(&select.from)?;
+            let (from, to) = time_range(select.time_range.as_ref(), now)?;
+            let scope = Scope { table: &table };
+            let mut items = Vec::with_capacity(select.items.len());
+            for item in &select.items {
+                let expr = scope.expr(&item.expr)?;
+                let name = item.alias.as_ref().map_or_else(
+                    || text[item.expr.span.start..item.expr.span.end].to_string(),
+                    |a| a.name.clone(),
+                );
+                items.push(Item { name, expr });
+            }
+            let filter = select
+                .filter
+                .as_ref()
+                .map(|f| scope.condition(f, "WHERE"))
+                .transpose()?;
+            if let Some(f) = &filter
+                && f.contains_aggregate()
+            {
+                return Err(
+                    type_error(f.span, "aggregates cannot be used in WHERE".into())
+                        .with_hint("filter on aggregates with HAVING"),
+                );
+            }
+            let by_alias = |expr: &Expr| -> Option<RExpr> {
+                match &expr.kind {
+                    ExprKind::Column(ident)
+                        if !ident.quoted || table.column(&ident.name).is_none() =>
+                    {
+                        items
+                            .iter()
+                            .find(|i| {
+                                i.name.eq_ignore_ascii_case(&ident.name)
+                                    && table.column(&ident.name.to_lowercase()).is_none()
+                            })
+                            .map(|i| i.expr.clone())
+                    }
+                    ExprKind::Literal(Literal::Integer(n)) => items
+                        .get((*n as usize).wrapping_sub(1))
+                        .map(|i| i.expr.clone()),
+                    _ => None,
+                }
+            };
+            let mut group_by = Vec::new();
+            for expr in &select.group_by {
+                let resolved = match by_alias(expr) {
+                    Some(e) => e,
+                    None => scope.expr(expr)?,
+                };
+                if resolved.contains_aggregate() {
+                    return Err(type_error(expr.span, "cannot GROUP BY an aggregate".into()));
+                }
+                group_by.push(resolved);
+            }
+            let having = select
+                .having
+                .as_ref()
+                .map(|h| scope.condition(h, "HAVING"))
+                .transpose()?;
+            let mut order_by = Vec::new();
+            for item in &select.order_by {
+                if let ExprKind::Literal(Literal::Integer(n)) = item.expr.kind
+                    && (n == 0 || n as usize > items.len())
+                {
+                    let count = items.len();
+                    let noun = if count == 1 { "column" } else { "columns" };
+                    return Err(type_error(
+                        item.expr.span,
+                        format!(
+                            "ORDER BY {n} refers to no column: the query selects {count} {noun}"
+                        ),
+                    ));
+                }
+                let resolved = match by_alias(&item.expr) {
+                    Some(e) => e,
+                    None => scope.expr(&item.expr)?,
+                };
+                order_by.push((resolved, item.descending));
+            }
+            let aggregate = !group_by.is_empty()
+                || items.iter().any(|i| i.expr.contains_aggregate())
+                || having.is_some();
+            if aggregate {
+                let keys: Vec<String> = group_by.iter().map(RExpr::shape).collect();
+                for (item, source) in items.iter().zip(&select.items) {
+                    if !item.expr.contains_aggregate()
+                        && !keys.contains(&item.expr.shape())
+                        && !matches!(item.expr.kind, RKind::Literal(_))
+                    {
+                        return Err(type_error(
+                            source.expr.span,
+                            format!(
+                                "`{}` must be in GROUP BY or inside an aggregate such as count() or avg()",
+                                item.name
+                            ),
+                        ));
+                    }
+                }
+            }
+            Ok(Resolved::Select(Box::new(Query {
+                table: table.clone(),
+                items,
+                filter,
+                group_by,
+                having,
+                order_by,
+                limit: select.limit.map(|(n, _)| n),
+                from,
+                to,
+                aggregate,
+            })))
+        }
+    }
+}
+
+fn instant(at: &ast::Instant, now: DateTime<Utc>) -> Result<DateTime<Utc>, OqlError> {
+    match at {
+        ast::Instant::Absolute(t, _) => Ok(*t),
+        ast::Instant::Now { minus: None, .. } => Ok(now),
+        ast::Instant::Now {
+            minus: Some(d),
+            span,
+        } => before(now, d)
+            .ok_or_else(|| type_error(*span, "this duration reaches before year 0".into())),
+    }
+}
+
+fn before(now: DateTime<Utc>, d: &ast::Duration) -> Option<DateTime<Utc>> {
+    let secs = i64::try_from(d.seconds()?).ok()?;
+    now.checked_sub_signed(chrono::TimeDelta::try_seconds(secs)?)
+}
+
+fn time_range(
+    range: Option<&TimeRange>,
+    now: DateTime<Utc>,
+) -> Result<(DateTime<Utc>, DateTime<Utc>), OqlError> {
+    let (from, to, span) = match range {
+        None => (
+            now - chrono::TimeDelta::seconds(DEFAULT_RANGE_SECS as i64),
+            now,
+            Span::default(),
+        ),
+        Some(TimeRange::Last(d)) => (
+            before(now, d).ok_or_else(|| type_error(d.span, "this duration is too long".into()))?,
+            now,
+            d.span,
+        ),
+        Some(TimeRange::Since { from, until, span }) => (
+            instant(from, now)?,
+            until.as_ref().map_or(Ok(now), |u| instant(u, now))?,
+            *span,
+        ),
+        Some(TimeRange::Between { from, to, span }) => {
+            (instant(from, now)?, instant(to, now)?, *span)
+        }
+    };
+    if from >= to {
+        return Err(type_error(
+            span,
+            format!(
+                "the time range is empty: it starts at {} and ends at {}",
+                from.to_rfc3339(),
+                to.to_rfc3339()
+            ),
+        )
+        .with_hint("the first time must be earlier than the second"));
+    }
+    Ok((from, to))
+}
+
+struct Scope<'a> {
+    table: &'a TableDef,
+}
+
+impl Scope<'_> {
+    fn condition(&self, expr: &Expr, clause: &str) -> Result<RExpr, OqlError> {
+        let resolved = self.expr(expr)?;
+        if !matches!(resolved.ty, ValueType::Boolean | ValueType::Null) {
+            return Err(type_error(
+                expr.span,
+                format!(
+                    "{clause} needs a true/false condition, but this is a {}",
+                    resolved.ty.name()
+                ),
+            )
+            .with_hint("compare it, e.g. level = 'error'"));
+        }
+        Ok(resolved)
+    }
+
+    fn column(&self, ident: &ast::Ident) -> Result<RExpr, OqlError> {
+        let name = if ident.quoted {
+            ident.name.clone()
+        } else {
+            ident.name.to_lowercase()
+        };
+        // A qualified name `logs.level` refers to this table's column.
+        let name = name
+            .strip_prefix(&format!("{}.", self.table.name))
+            .map(str::to_string)
+            .unwrap_or(name);
+        let column = self.table.column(&name).ok_or_else(|| {
+            let names: Vec<&str> = self.table.columns.iter().map(|c| c.name.as_str()).collect();
+            let mut error = unknown(
+                ident.span,
+                format!(
+                    "table `{}` has no column `{}`; its columns: {}",
+                    self.table.name,
+                    ident.name,
+                    names.join(", ")
+                ),
+            );
+            if let Some(best) = did_you_mean(&ident.name, names.iter().copied()).first() {
+                error = error.with_hint(format!("did you mean `{best}`?"));
+            }
+            error
+        })?;
+        Ok(RExpr {
+            kind: RKind::Column(column.name.clone()),
+            ty: column.ty,
+            span: ident.span,
+        })
+    }
+
+    fn expr(&self, expr: &Expr) -> Result<RExpr, OqlError> {
+        let span = expr.span;
+        let r = |kind, ty| Ok(RExpr { kind, ty, span });
+        match &expr.kind {
+            ExprKind::Column(ident) => self.column(ident),
+            ExprKind::Literal(literal) => {
+                let ty = match literal {
+                    Literal::String(_) => ValueType::String,
+                    Literal::Integer(_) => ValueType::Integer,
+                    Literal::Float(_) => ValueType::Float,
+                    Literal::Boolean(_) => ValueType::Boolean,
+                    Literal::Null => ValueType::Null,
+                    Literal::Duration(_) => ValueType::Duration,
+                };
+                r(RKind::Literal(literal.clone()), ty)
+            }
+            ExprKind::Wildcard => Err(type_error(span, "`*` is only allowed in count(*)".into())),
+            ExprKind::Index { base, key } => {
+                let base = self.expr(base)?;
+                let RKind::Column(column) = &base.kind else {
+                    return Err(type_error(
+                        span,
+                        "only a map column can be indexed, e.g. attributes['http.route']".into(),
+                    ));
+                };
+                if base.ty != ValueType::Map {
+                    return Err(type_error(
+                        base.span,
+                        format!(
+                            "`{column}` is a {}, not a map; maps are attributes and resource",
+                            base.ty.name()
+                        ),
+                    ));
+                }
+                let ExprKind::Literal(Literal::String(key)) = &key.kind else {
+                    return Err(type_error(
+                        key.span,
+                        "a map key is a string in single quotes, e.g. ['http.route']".into(),
+                    ));
+                };
+                r(
+                    RKind::MapValue {
+                        column: column.clone(),
+                        key: key.clone(),
+                    },
+                    ValueType::String,
+                )
+            }
+            ExprKind::Unary { op, expr: inner } => {
+                let inner = self.expr(inner)?;
+                let ty = match op {
+                    UnaryOp::Not => self.expect_boolean(&inner, "NOT")?,
+                    UnaryOp::Negate if inner.ty.is_numeric() => inner.ty,
+                    UnaryOp::Negate => {
+                        return Err(type_error(
+                            inner.span,
+                            format!("cannot negate a {}", inner.ty.name()),
+                        ));
+                    }
+                };
+                r(RKind::Unary(*op, Box::new(inner)), ty)
+            }
+            ExprKind::Binary { op, left, right } => {
+                let (left, right) = (self.expr(left)?, self.expr(right)?);
+                let ty = self.binary_type(*op, &left, &right)?;
+                r(RKind::Binary(*op, Box::new(left), Box::new(right)), ty)
+            }
+            ExprKind::InList {
+                expr: inner,
+                list,
+                negated,
+            } => {
+                let inner = self.expr(inner)?;
+                let list = list
+                    .iter()
+                    .map(|e| self.expr(e))
+                    .collect::<Result<Vec<_>, _>>()?;
+                for item in &list {
+                    self.comparable(&inner, item)?;
+                }
+                r(
+                    RKind::InList {
+                        expr: Box::new(inner),
+                        list,
+                        negated: *negated,
+                    },
+                    ValueType::Boolean,
+                )
+            }
+            ExprKind::Like {
+                expr: inner,
+                pattern,
+                negated,
+                case_insensitive,
+            } => {
+                let (inner, pattern) = (self.expr(inner)?, self.expr(pattern)?);
+                for side in [&inner, &pattern] {
+                    if !matches!(side.ty, ValueType::String | ValueType::Null) {
+                        return Err(type_error(
+                            side.span,
+                            format!("LIKE compares strings, but this is a {}", side.ty.name()),
+                        ));
+                    }
+                }
+                r(
+                    RKind::Like {
+                        expr: Box::new(inner),
+                        pattern: Box::new(pattern),
+                        negated: *negated,
+                        case_insensitive: *case_insensitive,
+                    },
+                    ValueType::Boolean,
+                )
+            }
+            ExprKind::IsNull {
+                expr: inner,
+                negated,
+            } => {
+                let inner = self.expr(inner)?;
+                r(
+                    RKind::IsNull {
+                        expr: Box::new(inner),
+                        negated: *negated,
+                    },
+                    ValueType::Boolean,
+                )
+            }
+            ExprKind::Function { name, args } => self.function(name, args, span),
+        }
+    }
+
+    fn expect_boolean(&self, e: &RExpr, what: &str) -> Result<ValueType, OqlError> {
+        if matches!(e.ty, ValueType::Boolean | ValueType::Null) {
+            Ok(ValueType::Boolean)
+        } else {
+            Err(type_error(
+                e.span,
+                format!(
+                    "{what} needs a true/false operand, but this is a {}",
+                    e.ty.name()
+                ),
+            ))
+        }
+    }
+
+    fn comparable(&self, a: &RExpr, b: &RExpr) -> Result<(), OqlError> {
+        use ValueType::*;
+        let map_value = |e: &RExpr| matches!(e.kind, RKind::MapValue { .. });
+        let ok = match (a.ty, b.ty) {
+            (Null, _) | (_, Null) => true,
+            (x, y) if x.is_numeric() && y.is_numeric() => true,
+            (String, String) | (Boolean, Boolean) | (Timestamp, Timestamp) => true,
+            // A time written as a string literal.
+            (Timestamp, String) => matches!(b.kind, RKind::Literal(_)),
+            (String, Timestamp) => matches!(a.kind, RKind::Literal(_)),
+            // Attribute values are strings; against a number they compare as numbers.
+            (String, x) | (x, String) if x.is_numeric() => map_value(a) || map_value(b),
+            _ => false,
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(type_error(
+                a.span.to(b.span),
+                format!(
+                    "cannot compare {} with {}",
+                    a.ty.with_article(),
+                    b.ty.with_article()
+                ),
+            ))
+        }
+    }
+
+    fn binary_type(&self, op: BinaryOp, a: &RExpr, b: &RExpr) -> Result<ValueType, OqlError> {
+        use BinaryOp::*;
+        match op {
+            And | Or => {
+                self.expect_boolean(a, if op == And { "AND" } else { "OR" })?;
+                self.expect_boolean(b, if op == And { "AND" } else { "OR" })
+            }
+            Eq | NotEq | Lt | LtEq | Gt | GtEq => {
+                self.comparable(a, b).map(|()| ValueType::Boolean)
+            }
+            Plus | Minus | Multiply | Divide | Modulo => {
+                for side in [a, b] {
+                    if !side.ty.is_numeric() {
+                        return Err(type_error(
+                            side.span,
+                            format!("arithmetic needs numbers, but this is a {}", side.ty.name()),
+                        ));
+                    }
+                }
+                Ok(
+                    if op == Divide || a.ty == ValueType::Float || b.ty == ValueType::Float {
+                        ValueType::Float
+                    } else {
+                        ValueType::Integer
+                    },
+                )
+            }
+        }
+    }
+
+    fn function(&self, name: &ast::Ident, args: &[Expr], span: Span) -> Result<RExpr, OqlError> {
+        let lower = name.name.to_lowercase();
+        let arity = |n: usize| -> Result<(), OqlError> {
+            if args.len() == n {
+                Ok(())
+            } else {
+                Err(type_error(
+                    span,
+                    format!(
+                        "{lower}() takes {n} argument{}, got {}",
+                        if n == 1 { "" } else { "s" },
+                        args.len()
+                    ),
+                ))
+            }
+        };
+        let no_nested_aggregate = |e: &RExpr| {
+            if e.contains_aggregate() {
+                Err(type_error(e.span, "aggregates cannot be nested".into()))
+            } else {
+                Ok(())
+            }
+        };
+        let aggregate = |func: Aggregate, arg: Option<RExpr>, ty: ValueType| {
+            Ok(RExpr {
+                kind: RKind::Aggregate(func, arg.map(Box::new)),
+                ty,
+                span,
+            })
+        };
+        let numeric_arg = |e: RExpr| -> Result<RExpr, OqlError> {
+            if e.ty.is_numeric() || matches!(e.kind, RKind::MapValue { .. }) {
+                Ok(e)
+            } else {
+                Err(type_error(
+                    e.span,
+                    format!("{lower}() needs a number, but this is a {}", e.ty.name()),
+                ))
+            }
+        };
+        let percentile_of = |p: f64, args: &[Expr]| -> Result<RExpr, OqlError> {
+            let arg = numeric_arg(self.expr(&args[0])?)?;
+            no_nested_aggregate(&arg)?;
+            aggregate(Aggregate::Percentile(p), Some(arg), ValueType::Float)
+        };
+        match lower.as_str() {
+            "count" => {
+                if args.len() > 1 {
+                    return arity(1).map(|_| unreachable!());
+                }
+                match args.first() {
+                    None => aggregate(Aggregate::Count, None, ValueType::Integer),
+                    Some(Expr {
+                        kind: ExprKind::Wildcard,
+                        ..
+                    }) => aggregate(Aggregate::Count, None, ValueType::Integer),
+                    Some(arg) => {
+                        let arg = self.expr(arg)?;
+                        no_nested_aggregate(&arg)?;
+                        aggregate(Aggregate::Count, Some(arg), ValueType::Integer)
+                    }
+                }
+            }
+            "count_distinct" => {
+                arity(1)?;
+                let arg = self.expr(&args[0])?;
+                no_nested_aggregate(&arg)?;
+                aggregate(Aggregate::CountDistinct, Some(arg), ValueType::Integer)
+            }
+            "sum" | "avg" | "min" | "max" => {
+                arity(1)?;
+                let arg = self.expr(&args[0])?;
+                no_nested_aggregate(&arg)?;
+                let (func, ty) = match lower.as_str() {
+                    "sum" => (Aggregate::Sum, numeric_arg(arg.clone())?.ty),
+                    "avg" => (
+                        Aggregate::Avg,
+                        numeric_arg(arg.clone()).map(|_| ValueType::Float)?,
+                    ),
+                    "min" => (Aggregate::Min, arg.ty),
+                    _ => (Aggregate::Max, arg.ty),
+                };
+                aggregate(
+                    func,
+                    Some(arg),
+                    if ty == ValueType::String && func == Aggregate::Sum {
+                        ValueType::Float
+                    } else {
+                        ty
+                    },
+                )
+            }
+            "p50" | "p90" | "p95" | "p99" => {
+                arity(1)?;
+                percentile_of(
+                    lower[1..].parse::<f64>().expect("p50..p99 are numbers"),
+                    args,
+                )
+            }
+            "percentile" => {
+                arity(2)?;
+                let p = match &args[1].kind {
+                    ExprKind::Literal(Literal::Integer(n)) => *n as f64,
+                    ExprKind::Literal(Literal::Float(f)) => *f,
+                    _ => return Err(type_error(args[1].span, "the percentile is a number from 0 to 100, e.g. percentile(duration_ms, 95)".into())),
+                };
+                if !(0.0..=100.0).contains(&p) {
+                    return Err(type_error(
+                        args[1].span,
+                        format!("the percentile must be from 0 to 100, got {p}"),
+                    ));
+                }
+                percentile_of(p, args)
+            }
+            "bucket" => {
+                arity(1)?;
+                let ExprKind::Literal(Literal::Duration(d)) = &args[0].kind else {
+                    return Err(type_error(
+                        args[0].span,
+                        "bucket() takes a duration, e.g. bucket(5m)".into(),
+                    ));
+                };
+                let seconds = d.seconds().filter(|s| *s > 0).ok_or_else(|| {
+                    type_error(d.span, "the bucket width must be positive".into())
+                })?;
+                Ok(RExpr {
+                    kind: RKind::Bucket(seconds),
+                    ty: ValueType::Timestamp,
+                    span,
+                })
+            }
+            _ => self.scalar(&lower, name, args, span),
+        }
+    }
+
+    fn scalar(
+        &self,
+        lower: &str,
+        name: &ast::Ident,
+        args: &[Expr],
+        span: Span,
+    ) -> Result<RExpr, OqlError> {
+        let (func, arg_types, ty): (Scalar, &[ValueType], ValueType) = match lower {
+            "lower" => (Scalar::Lower, &[ValueType::String], ValueType::String),
+            "upper" => (Scalar::Upper, &[ValueType::String], ValueType::String),
+            "length" => (Scalar::Length, &[ValueType::String], ValueType::Integer),
+            "contains" => (
+                Scalar::Contains,
+                &[ValueType::String, ValueType::String],
+                ValueType::Boolean,
+            ),
+            "starts_with" => (
+                Scalar::StartsWith,
+                &[ValueType::String, ValueType::String],
+                ValueType::Boolean,
+            ),
+            "ends_with" => (
+                Scalar::EndsWith,
+                &[ValueType::String, ValueType::String],
+                ValueType::Boolean,
+            ),
+            "abs" => (Scalar::Abs, &[ValueType::Float], ValueType::Float),
+            "floor" => (Scalar::Floor, &[ValueType::Float], ValueType::Float),
+            "ceil" => (Scalar::Ceil, &[ValueType::Float], ValueType::Float),
+            "round" => (Scalar::Round, &[ValueType::Float], ValueType::Float),
+            "coalesce" => {
+                if args.is_empty() {
+                    return Err(type_error(
+                        span,
+                        "coalesce() takes at least one argument".into(),
+                    ));
+                }
+                let resolved = args
+                    .iter()
+                    .map(|a| self.expr(a))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let ty = resolved
+                    .iter()
+                    .map(|e| e.ty)
+                    .find(|t| *t != ValueType::Null)
+                    .unwrap_or(ValueType::Null);
+                return Ok(RExpr {
+                    kind: RKind::Scalar(Scalar::Coalesce, resolved),
+                    ty,
+                    span,
+                });
+            }
+            _ => {
+                let known = [
+                    "count",
+                    "count_distinct",
+                    "sum",
+                    "avg",
+                    "min",
+                    "max",
+                    "percentile",
+                    "p50",
+                    "p90",
+                    "p95",
+                    "p99",
+                    "bucket",
+                    "lower",
+                    "upper",
+                    "length",
+                    "contains",
+                    "starts_with",
+                    "ends_with",
+                    "coalesce",
+                    "round",
+                    "abs",
+                    "floor",
+                    "ceil",
+                ];
+                let mut error = unknown(name.span, format!("there is no function `{}`", name.name));
+                if let Some(best) = did_you_mean(&name.name, known).first() {
+                    error = error.with_hint(format!("did you mean `{best}`?"));
+                } else {
+                    error = error.with_hint(format!("functions: {}", known.join(", ")));
+                }
+                return Err(error);
+            }
+        };
+        // round(x, digits) takes an optional second argument.
+        let expected = if func == Scalar::Round && args.len() == 2 {
+            2
+        } else {
+            arg_types.len()
+        };
+        if args.len() != expected {
+            return Err(type_error(
+                span,
+                format!(
+                    "{lower}() takes {} argument{}, got {}",
+                    arg_types.len(),
+                    if arg_types.len() == 1 { "" } else { "s" },
+                    args.len()
+                ),
+            ));
+        }
+        let mut resolved = Vec::with_capacity(args.len());
+        for (i, arg) in args.iter().enumerate() {
+            let e = self.expr(arg)?;
+            let want = arg_types.get(i).copied().unwrap_or(ValueType::Integer);
+            let fits = e.ty == ValueType::Null
+                || match want {
+                    ValueType::Float => {
+                        e.ty.is_numeric() || matches!(e.kind, RKind::MapValue { .. })
+                    }
+                    ValueType::Integer => e.ty == ValueType::Integer,
+                    other => e.ty == other,
+                };
+            if !fits {
+                return Err(type_error(
+                    e.span,
+                    format!(
+                        "{lower}() needs a {} here, but this is a {}",
+                        if want == ValueType::Float {
+                            "number"
+                        } else {
+                            want.name()
+                        },
+                        e.ty.name()
+                    ),
+                ));
+            }
+            resolved.push(e);
+        }
+        Ok(RExpr {
+            kind: RKind::Scalar(func, resolved),
+            ty,
+            span,
+        })
+    }
+}
+
+/// The table kinds `SHOW TABLES` describes.
+pub fn table_kind_name(kind: &TableKind) -> &'static str {
+    match kind {
+        TableKind::Logs => "logs",
+        TableKind::Spans => "spans",
+        TableKind::Metrics => "metrics",
+        TableKind::MetricNamespace { .. } => "metric namespace",
+    }
+}
