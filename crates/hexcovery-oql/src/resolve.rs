@@ -714,7 +714,10 @@ impl Scope<'_> {
         match lower.as_str() {
             "count" => {
                 if args.len() > 1 {
-                    return arity(1).map(|_| unreachable!());
+                    return Err(type_error(
+                        span,
+                        format!("count() takes at most 1 argument, got {}", args.len()),
+                    ));
                 }
                 match args.first() {
                     None => aggregate(Aggregate::Count, None, ValueType::Integer),
