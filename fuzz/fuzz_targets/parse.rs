@@ -1,0 +1,40 @@
+//! Fuzz target: any input text lexes, parses and resolves to a value or an error — never a
+//! panic, an overflow or a hang.
+
+#![no_main]
+
+use hexcovery_oql::catalog::{Catalog, ColumnDef, TableDef, TableKind, ValueType};
+use libfuzzer_sys::fuzz_target;
+
+struct Logs;
+
+impl Catalog for Logs {
+    fn tables(&self) -> Vec<TableDef> {
+        let columns = [
+            ("timestamp", ValueType::Timestamp),
+            ("level", ValueType::String),
+            ("n", ValueType::Float),
+            ("attributes", ValueType::Map),
+        ]
+        .iter()
+        .map(|(name, ty)| ColumnDef {
+            name: name.to_string(),
+            ty: *ty,
+        })
+        .collect();
+        vec![TableDef {
+            name: "logs".into(),
+            kind: TableKind::Logs,
+            columns,
+        }]
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(text) = std::str::from_utf8(data)
+        && let Ok(statement) = hexcovery_oql::parse(text)
+    {
+        let now = chrono::DateTime::from_timestamp(1_795_000_000, 0).expect("a valid time");
+        let _ = hexcovery_oql::resolve(text, &statement, &Logs, now);
+    }
+});
