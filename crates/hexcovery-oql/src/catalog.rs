@@ -89,6 +89,13 @@ pub trait Catalog {
     fn tables(&self) -> Vec<TableDef>;
 }
 
+/// A fixed list of tables is a catalog (tests, tools).
+impl Catalog for Vec<TableDef> {
+    fn tables(&self) -> Vec<TableDef> {
+        self.clone()
+    }
+}
+
 /// Up to three names from `candidates` close to `name` (edit distance), best first.
 pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
     let limit = (name.chars().count() / 3).max(2);
