@@ -68,7 +68,16 @@ pub enum TableKind {
     /// Metrics named `<namespace>.<rest>`, one column per metric (`rest` with dots as `_`).
     MetricNamespace {
         namespace: String,
+        /// The column each of the namespace's metrics appears as.
+        metrics: Vec<MetricColumn>,
     },
+}
+
+/// A metric as a column of its namespace's table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricColumn {
+    pub column: String,
+    pub metric: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -130,8 +130,31 @@ impl RExpr {
         }
     }
 
+    /// Whether the expression has one value per group: every column it reads is inside a
+    /// GROUP BY key or an aggregate (`upper(service)` when grouping by `service`).
+    fn grouped(&self, keys: &[String]) -> bool {
+        if keys.contains(&self.shape()) {
+            return true;
+        }
+        match &self.kind {
+            RKind::Aggregate(..) | RKind::Literal(_) => true,
+            RKind::Column(_) | RKind::MapValue { .. } | RKind::Bucket(_) => false,
+            RKind::Unary(_, e) | RKind::IsNull { expr: e, .. } => e.grouped(keys),
+            RKind::Binary(_, a, b)
+            | RKind::Like {
+                expr: a,
+                pattern: b,
+                ..
+            } => a.grouped(keys) && b.grouped(keys),
+            RKind::Scalar(_, args) => args.iter().all(|a| a.grouped(keys)),
+            RKind::InList { expr, list, .. } => {
+                expr.grouped(keys) && list.iter().all(|a| a.grouped(keys))
+            }
+        }
+    }
+
     /// The expression without spans, to compare select items with GROUP BY keys.
-    fn shape(&self) -> String {
+    pub(crate) fn shape(&self) -> String {
         match &self.kind {
             RKind::Column(c) => c.clone(),
             RKind::MapValue { column, key } => format!("{column}[{key:?}]"),
@@ -324,10 +347,7 @@ pub fn resolve(
             if aggregate {
                 let keys: Vec<String> = group_by.iter().map(RExpr::shape).collect();
                 for (item, source) in items.iter().zip(&select.items) {
-                    if !item.expr.contains_aggregate()
-                        && !keys.contains(&item.expr.shape())
-                        && !matches!(item.expr.kind, RKind::Literal(_))
-                    {
+                    if !item.expr.grouped(&keys) {
                         return Err(type_error(
                             source.expr.span,
                             format!(
@@ -337,6 +357,30 @@ pub fn resolve(
                         ));
                     }
                 }
+                let elsewhere = having
+                    .iter()
+                    .map(|h| (h, "HAVING"))
+                    .chain(order_by.iter().map(|(e, _)| (e, "ORDER BY")));
+                for (expr, clause) in elsewhere {
+                    if !expr.grouped(&keys) {
+                        return Err(type_error(
+                            expr.span,
+                            format!(
+                                "{clause} of a grouped query can only use GROUP BY keys and aggregates"
+                            ),
+                        )
+                        .with_hint("add the column to GROUP BY, or aggregate it, e.g. max(timestamp)"));
+                    }
+                }
+            }
+            if !aggregate
+                && let Some((expr, _)) = order_by.iter().find(|(e, _)| e.contains_aggregate())
+            {
+                return Err(type_error(
+                    expr.span,
+                    "ORDER BY an aggregate needs an aggregating query".into(),
+                )
+                .with_hint("select an aggregate or add GROUP BY"));
             }
             Ok(Resolved::Select(Box::new(Query {
                 table: table.clone(),

@@ -2,7 +2,7 @@
 //! fixed time — the resolved query, or the error as a user sees it.
 
 use chrono::{TimeZone, Utc};
-use hexcovery_oql::catalog::{Catalog, ColumnDef, TableDef, TableKind, ValueType};
+use hexcovery_oql::catalog::{Catalog, ColumnDef, MetricColumn, TableDef, TableKind, ValueType};
 use hexcovery_oql::{OqlError, parse, resolve};
 
 struct TestCatalog;
@@ -68,6 +68,12 @@ impl Catalog for TestCatalog {
                 "host",
                 TableKind::MetricNamespace {
                     namespace: "host".into(),
+                    metrics: ["cpu_usage_pct", "mem_used_pct"]
+                        .map(|c| MetricColumn {
+                            column: c.into(),
+                            metric: format!("host.{c}"),
+                        })
+                        .to_vec(),
                 },
                 &[("cpu_usage_pct", Float), ("mem_used_pct", Float)],
             ),
