@@ -195,10 +195,9 @@ fn pivot(
         .iter()
         .filter(|m| used.contains(&m.column))
         .map(|m| {
-            let value = when(ident("name").eq(lit(m.metric.clone())), ident("value"))
+            when(ident("name").eq(lit(m.metric.clone())), ident("value"))
                 .end()
-                .map(|v| agg::max(v).alias(&m.column));
-            value
+                .map(|v| agg::max(v).alias(&m.column))
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(builder
@@ -379,7 +378,7 @@ impl Lower {
     /// A string literal compared with a timestamp: an RFC 3339 time.
     fn timestamp_text(&mut self, e: &RExpr) -> Result<Expr, PlanError> {
         let RKind::Literal(Literal::String(text)) = &e.kind else {
-            return Ok(self.expr(e)?);
+            return self.expr(e);
         };
         let at = DateTime::parse_from_rfc3339(text).map_err(|_| {
             OqlError {

@@ -51,6 +51,8 @@ pub struct ServerConfig {
     /// The server key as 64 hex characters. When absent, the key is read from (or created
     /// at) `<data_dir>/server.key`. Every node of a cluster must share one key.
     pub server_key: Option<String>,
+    /// OQL: per-query time and memory limits, result cap, concurrency.
+    pub query_limits: crate::query::QueryLimits,
 }
 
 impl ServerConfig {
@@ -68,6 +70,7 @@ impl ServerConfig {
             max_buffer_bytes: 1 << 30,
             flush_interval: std::time::Duration::from_secs(10),
             server_key: None,
+            query_limits: crate::query::QueryLimits::default(),
         }
     }
 

@@ -7,6 +7,7 @@ pub mod error;
 pub mod extract;
 mod ingest;
 pub mod policy;
+pub mod query;
 mod routes;
 mod server_key;
 pub mod state;
@@ -75,6 +76,7 @@ pub async fn serve(
         config: Arc::new(config.clone()),
         telemetry: telemetry.clone(),
         usage: usage::UsageMeter::default(),
+        queries: query::QueryEngine::new(config.query_limits.clone()),
     };
     let (api_listener, http_addr) = bind(config.http_addr, "HTTP API").await?;
     let (grpc_listener, grpc_addr) = bind(config.grpc_addr, "OTLP/gRPC listener").await?;

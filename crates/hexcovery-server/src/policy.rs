@@ -112,6 +112,7 @@ pub fn route_table() -> Vec<RouteSpec> {
         // oversight
         route(M::GET, "/api/v1/audit", User(Admin), audit::list),
         route(M::GET, "/api/v1/usage", User(Admin), usage::list),
+        route(M::POST, "/api/v1/dsl", KeyOrUser(Viewer), dsl::run),
     ]
 }
 

@@ -1,7 +1,8 @@
 //! `AppState`: what every handler shares — the metastore, telemetry store, usage meter,
-//! token keys and configuration.
+//! query engine, token keys and configuration.
 
 use crate::config::ServerConfig;
+use crate::query::QueryEngine;
 use crate::usage::UsageMeter;
 use hexcovery_auth::JwtKeys;
 use hexcovery_meta::{Metastore, NewAuditEvent};
@@ -15,6 +16,7 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     pub telemetry: TelemetryStore,
     pub usage: UsageMeter,
+    pub queries: QueryEngine,
 }
 
 impl AppState {

@@ -24,6 +24,10 @@ pub struct FileEntry {
     pub max_ts: i64,
     pub rows: u64,
     pub bytes: u64,
+    /// Metrics files: the metric names in the file, so the org's metric namespaces are known
+    /// without opening files.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub metric_names: Vec<String>,
 }
 
 impl FileEntry {
@@ -46,6 +50,7 @@ mod tests {
             max_ts: 20,
             rows: 1,
             bytes: 1,
+            metric_names: vec![],
         };
         assert!(file.overlaps(None, None));
         assert!(file.overlaps(Some(20), None));

@@ -28,6 +28,25 @@ pub struct EncodedFile {
     pub min_ts: i64,
     pub max_ts: i64,
     pub rows: u64,
+    /// For metrics files: the distinct metric names in the file (the org's metric catalog).
+    pub metric_names: Vec<String>,
+}
+
+/// The distinct values of a metrics batch's `name` column; empty for other signals' rows.
+pub fn metric_names(batch: &RecordBatch) -> Vec<String> {
+    if batch.schema().as_ref() != crate::schema::METRICS.as_ref() {
+        return Vec::new();
+    }
+    let Some(names) = batch
+        .column_by_name("name")
+        .and_then(|c| c.as_any().downcast_ref::<arrow::array::StringArray>())
+    else {
+        return Vec::new();
+    };
+    let mut distinct: Vec<String> = names.iter().flatten().map(str::to_string).collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    distinct
 }
 
 /// `dt=YYYY-MM-DD/hour=HH` for the hour starting at `hour * 3600 s`.
@@ -125,6 +144,7 @@ pub fn encode_partitions(
             min_ts,
             max_ts,
             rows: part.num_rows() as u64,
+            metric_names: metric_names(&part),
         });
     }
     Ok(files)

@@ -311,6 +311,12 @@ impl TelemetryStore {
         )))
     }
 
+    /// The metric names `org` has rows of (in files or in memory), sorted.
+    pub async fn metric_names(&self, org: Uuid) -> anyhow::Result<Vec<String>> {
+        let tables = self.org(org).await?;
+        Ok(tables.table(Signal::Metrics).metric_names())
+    }
+
     /// Same, as a trait object for query planning.
     pub async fn table_provider(
         &self,
@@ -381,6 +387,7 @@ impl TelemetryStore {
             max_ts: file.max_ts,
             rows: file.rows,
             bytes: file.bytes.len() as u64,
+            metric_names: file.metric_names.clone(),
         })
     }
 

@@ -5,6 +5,7 @@
 use crate::Signal;
 use crate::manifest::Manifest;
 use arrow::record_batch::RecordBatch;
+use std::collections::BTreeSet;
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 use uuid::Uuid;
@@ -14,6 +15,8 @@ struct Rows {
     batches: Vec<RecordBatch>,
     bytes: usize,
     max_seq: u64,
+    /// Metric names in `batches` (metrics tables only).
+    metric_names: BTreeSet<String>,
 }
 
 struct TableState {
@@ -72,7 +75,9 @@ impl Table {
     /// Adds rows written to the log as record `seq`; returns their in-memory size.
     pub fn push(&self, batch: RecordBatch, seq: u64) -> usize {
         let bytes = batch.get_array_memory_size();
+        let names = crate::parquet_io::metric_names(&batch);
         let mut state = self.write();
+        state.buffer.metric_names.extend(names);
         state.buffer.batches.push(batch);
         state.buffer.bytes += bytes;
         state.buffer.max_seq = state.buffer.max_seq.max(seq);
@@ -88,6 +93,20 @@ impl Table {
             manifest: state.manifest.clone(),
             memory,
         }
+    }
+
+    /// Metric names in committed files and in memory, sorted.
+    pub fn metric_names(&self) -> Vec<String> {
+        let state = self.read();
+        let mut names: BTreeSet<&str> = state
+            .manifest
+            .files
+            .iter()
+            .flat_map(|f| f.metric_names.iter().map(String::as_str))
+            .collect();
+        names.extend(state.buffer.metric_names.iter().map(String::as_str));
+        names.extend(state.flushing.metric_names.iter().map(String::as_str));
+        names.into_iter().map(str::to_string).collect()
     }
 
     pub fn manifest(&self) -> Arc<Manifest> {

@@ -313,3 +313,57 @@ async fn a_full_buffer_sheds_load_until_flushed() {
         .unwrap();
     assert_eq!(count(&store, org, None).await, 2);
 }
+
+fn gauges(names: &[&str]) -> ExportRequest {
+    let metrics: Vec<serde_json::Value> = names
+        .iter()
+        .map(|n| {
+            serde_json::json!({"name": n, "gauge": {"dataPoints": [
+                {"timeUnixNano": now_ns().to_string(), "asDouble": 1.0}
+            ]}})
+        })
+        .collect();
+    let body = serde_json::json!({"resourceMetrics": [{"scopeMetrics": [{"metrics": metrics}]}]});
+    ExportRequest::decode_json(Signal::Metrics, body.to_string().as_bytes()).unwrap()
+}
+
+#[tokio::test]
+async fn metric_names_are_known_from_memory_files_and_after_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let (org, other) = (Uuid::now_v7(), Uuid::now_v7());
+    {
+        let store = TelemetryStore::open(config(dir.path())).await.unwrap();
+        store
+            .ingest(
+                org,
+                &gauges(&["host.cpu_usage_pct", "host.mem_used_pct"]),
+                None,
+            )
+            .await
+            .unwrap();
+        store
+            .ingest(other, &gauges(&["secret.metric"]), None)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.metric_names(org).await.unwrap(),
+            ["host.cpu_usage_pct", "host.mem_used_pct"]
+        );
+        store.flush(true).await.unwrap();
+        store
+            .ingest(org, &gauges(&["app.queue_depth"]), None)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.metric_names(org).await.unwrap(),
+            ["app.queue_depth", "host.cpu_usage_pct", "host.mem_used_pct"]
+        );
+        store.flush(true).await.unwrap();
+    }
+    let store = TelemetryStore::open(config(dir.path())).await.unwrap();
+    assert_eq!(
+        store.metric_names(org).await.unwrap(),
+        ["app.queue_depth", "host.cpu_usage_pct", "host.mem_used_pct"]
+    );
+    assert_eq!(store.metric_names(other).await.unwrap(), ["secret.metric"]);
+}

@@ -71,6 +71,18 @@ struct ServeArgs {
     /// start. A cluster's nodes must all use the same key.
     #[arg(long, env = "HEXCOVERY_SERVER_KEY", hide_env_values = true)]
     server_key: Option<String>,
+    /// OQL: a query's time limit, in seconds.
+    #[arg(long, env = "HEXCOVERY_QUERY_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3600))]
+    query_timeout_secs: u32,
+    /// OQL: the memory a query's aggregations and sorts may hold, in MiB.
+    #[arg(long, env = "HEXCOVERY_QUERY_MEMORY_MB", default_value_t = 512, value_parser = clap::value_parser!(u32).range(16..=65536))]
+    query_memory_mb: u32,
+    /// OQL: rows a query returns at most; longer answers are cut and say `truncated`.
+    #[arg(long, env = "HEXCOVERY_QUERY_MAX_ROWS", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    query_max_rows: u32,
+    /// OQL: queries that execute at once; more wait for a slot within their time limit.
+    #[arg(long, env = "HEXCOVERY_QUERY_CONCURRENCY", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=256))]
+    query_concurrency: u32,
 }
 
 impl Cli {
@@ -94,6 +106,12 @@ impl Cli {
                         args.flush_interval_secs,
                     )),
                     server_key: args.server_key,
+                    query_limits: hexcovery_server::query::QueryLimits {
+                        timeout: std::time::Duration::from_secs(u64::from(args.query_timeout_secs)),
+                        memory_bytes: (args.query_memory_mb as usize) << 20,
+                        max_rows: args.query_max_rows as usize,
+                        concurrency: args.query_concurrency as usize,
+                    },
                 };
                 hexcovery_server::serve(config, shutdown_signal()).await
             }

@@ -3,6 +3,7 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod dsl;
 pub mod health;
 pub mod invites;
 pub mod org;
