@@ -304,10 +304,7 @@ impl Lower {
                 expr,
                 list,
                 negated,
-            } => {
-                let (left, list) = self.compared_list(expr, list)?;
-                left.in_list(list, *negated)
-            }
+            } => self.in_list(expr, list, *negated)?,
             RKind::Like {
                 expr,
                 pattern,
@@ -356,23 +353,27 @@ impl Lower {
         Ok((side(a, b)?, side(b, a)?))
     }
 
-    fn compared_list(
-        &mut self,
-        expr: &RExpr,
-        list: &[RExpr],
-    ) -> Result<(Expr, Vec<Expr>), PlanError> {
-        let mut left = None;
-        let mut items = Vec::with_capacity(list.len());
+    /// `x [NOT] IN (…)`: one IN list when every item compares with `x` the same way; when
+    /// they differ (`attributes['k'] IN ('a', 5)`: as text, then as a number), the
+    /// comparisons one by one.
+    fn in_list(&mut self, expr: &RExpr, list: &[RExpr], negated: bool) -> Result<Expr, PlanError> {
+        let mut pairs = Vec::with_capacity(list.len());
         for item in list {
-            let (l, r) = self.compared(expr, item)?;
-            left.get_or_insert(l);
-            items.push(r);
+            pairs.push(self.compared(expr, item)?);
         }
-        let left = match left {
-            Some(l) => l,
-            None => self.expr(expr)?,
+        let Some((first, _)) = pairs.first() else {
+            return Ok(lit(negated));
         };
-        Ok((left, items))
+        if pairs.iter().all(|(l, _)| l == first) {
+            let left = first.clone();
+            return Ok(left.in_list(pairs.into_iter().map(|(_, r)| r).collect(), negated));
+        }
+        let compared = pairs
+            .into_iter()
+            .map(|(l, r)| if negated { l.not_eq(r) } else { l.eq(r) });
+        Ok(compared
+            .reduce(|a, b| if negated { a.and(b) } else { a.or(b) })
+            .expect("the list is not empty"))
     }
 
     /// A string literal compared with a timestamp: an RFC 3339 time.

@@ -263,7 +263,10 @@ pub fn resolve(
         Statement::Select(select) => {
             let table = find_table(&select.from)?;
             let (from, to) = time_range(select.time_range.as_ref(), now)?;
-            let scope = Scope { table: &table };
+            let scope = Scope {
+                table: &table,
+                aliases: &[],
+            };
             let mut items = Vec::with_capacity(select.items.len());
             for item in &select.items {
                 let expr = scope.expr(&item.expr)?;
@@ -319,7 +322,13 @@ pub fn resolve(
             let having = select
                 .having
                 .as_ref()
-                .map(|h| scope.condition(h, "HAVING"))
+                .map(|h| {
+                    Scope {
+                        table: &table,
+                        aliases: &items,
+                    }
+                    .condition(h, "HAVING")
+                })
                 .transpose()?;
             let mut order_by = Vec::new();
             for item in &select.order_by {
@@ -337,7 +346,11 @@ pub fn resolve(
                 }
                 let resolved = match by_alias(&item.expr) {
                     Some(e) => e,
-                    None => scope.expr(&item.expr)?,
+                    None => Scope {
+                        table: &table,
+                        aliases: &items,
+                    }
+                    .expr(&item.expr)?,
                 };
                 order_by.push((resolved, item.descending));
             }
@@ -455,6 +468,9 @@ fn time_range(
 
 struct Scope<'a> {
     table: &'a TableDef,
+    /// Select items whose aliases a name may refer to when the table has no such column
+    /// (in HAVING and ORDER BY: `HAVING c > 1` for `count(*) AS c`).
+    aliases: &'a [Item],
 }
 
 impl Scope<'_> {
@@ -484,6 +500,14 @@ impl Scope<'_> {
             .strip_prefix(&format!("{}.", self.table.name))
             .map(str::to_string)
             .unwrap_or(name);
+        if self.table.column(&name).is_none()
+            && let Some(item) = self
+                .aliases
+                .iter()
+                .find(|i| i.name.eq_ignore_ascii_case(&ident.name))
+        {
+            return Ok(item.expr.clone());
+        }
         let column = self.table.column(&name).ok_or_else(|| {
             let names: Vec<&str> = self.table.columns.iter().map(|c| c.name.as_str()).collect();
             let mut error = unknown(

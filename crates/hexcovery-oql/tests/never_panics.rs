@@ -1,12 +1,20 @@
 //! Robustness: any text — random bytes, or random sequences of OQL's own tokens — lexes,
-//! parses and resolves to a value or an error, never a panic. Deterministic (fixed seed), so
+//! parses and resolves to a value or an error, never a panic; and whatever resolves also
+//! plans (the resolver never accepts what DataFusion cannot express). Deterministic (fixed seed), so
 //! a failure reproduces; `fuzz/` holds the coverage-guided version of the same property.
 
 use chrono::{TimeZone, Utc};
-use hexcovery_oql::catalog::{ColumnDef, TableDef, TableKind, ValueType};
-use hexcovery_oql::{parse, resolve};
+use datafusion::datasource::empty::EmptyTable;
+use datafusion::datasource::provider_as_source;
+use datafusion::prelude::SessionContext;
+use hexcovery_oql::catalog::TableDef;
+use hexcovery_oql::plan::scanned_table;
+use hexcovery_oql::resolve::Resolved;
+use hexcovery_oql::tables::org_tables;
+use hexcovery_oql::{PlanError, parse, plan, resolve};
+use hexcovery_store::schema::{LOGS, METRICS, SPANS};
+use std::sync::Arc;
 
-/// xorshift64*: small, fast, good enough to vary inputs.
 /// xorshift64*: small, fast, good enough to vary inputs.
 struct Rng(u64);
 
@@ -23,25 +31,9 @@ impl Rng {
     }
 }
 
-/// One table with a column of each kind the resolver treats differently.
-fn one_table() -> Vec<TableDef> {
-    let columns = [
-        ("timestamp", ValueType::Timestamp),
-        ("level", ValueType::String),
-        ("n", ValueType::Float),
-        ("attributes", ValueType::Map),
-    ]
-    .iter()
-    .map(|(name, ty)| ColumnDef {
-        name: name.to_string(),
-        ty: *ty,
-    })
-    .collect();
-    vec![TableDef {
-        name: "logs".into(),
-        kind: TableKind::Logs,
-        columns,
-    }]
+/// The real tables (their stored schemas) and a `host` metric namespace.
+fn catalog() -> Vec<TableDef> {
+    org_tables(&LOGS, &SPANS, &METRICS, ["host.cpu", "host.mem"])
 }
 
 const PIECES: &[&str] = &[
@@ -71,9 +63,18 @@ const PIECES: &[&str] = &[
     "TABLES",
     "DESCRIBE",
     "logs",
+    "spans",
+    "host",
     "level",
-    "n",
+    "severity_number",
+    "duration_ms",
+    "timestamp",
+    "body",
+    "cpu",
     "attributes",
+    "lower",
+    "round",
+    "count_distinct",
     "count",
     "p99",
     "bucket",
@@ -114,10 +115,32 @@ const PIECES: &[&str] = &[
     "\u{0}",
 ];
 
-fn check(text: &str) {
+/// Whether `text` got as far as a plan.
+fn check(text: &str) -> bool {
     let now = Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap();
-    if let Ok(statement) = parse(text) {
-        let _ = resolve(text, &statement, &one_table(), now);
+    let Ok(statement) = parse(text) else {
+        return false;
+    };
+    let Ok(Resolved::Select(query)) = resolve(text, &statement, &catalog(), now) else {
+        return false;
+    };
+    let schema = match scanned_table(&query.table.kind) {
+        "logs" => LOGS.clone(),
+        "spans" => SPANS.clone(),
+        _ => METRICS.clone(),
+    };
+    let source = provider_as_source(Arc::new(EmptyTable::new(schema)));
+    match plan(&query, source) {
+        Ok(plan) => {
+            // The analyzer (type coercion) and optimizer accept it too, as execution needs.
+            let state = SessionContext::new().state();
+            if let Err(e) = state.optimize(&plan) {
+                panic!("{text:?} plans but does not optimize: {e}\n{plan}");
+            }
+            true
+        }
+        Err(PlanError::DataFusion(e)) => panic!("{text:?} resolves but does not plan: {e}"),
+        Err(PlanError::Oql(_)) => false,
     }
 }
 
@@ -127,7 +150,7 @@ fn random_token_sequences_never_panic() {
     for _ in 0..20_000 {
         let len = 1 + rng.below(24);
         let text: Vec<&str> = (0..len).map(|_| PIECES[rng.below(PIECES.len())]).collect();
-        check(&text.join(" "));
+        let _ = check(&text.join(" "));
     }
 }
 
@@ -137,14 +160,15 @@ fn random_bytes_never_panic() {
     for _ in 0..20_000 {
         let len = rng.below(64);
         let bytes: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
-        check(&String::from_utf8_lossy(&bytes));
+        let _ = check(&String::from_utf8_lossy(&bytes));
     }
 }
 
 #[test]
 fn valid_shapes_with_random_holes_never_panic() {
-    let base = "SELECT level, count(*) AS c, p99(n) FROM logs WHERE attributes['k'] >= 5 AND level IN ('a', 'b') GROUP BY level HAVING c > 1 ORDER BY 2 DESC LIMIT 10 SINCE now() - 1h";
+    let base = "SELECT level, count(*) AS c, p99(severity_number) FROM logs WHERE attributes['k'] >= 5 AND level IN ('a', 'b') GROUP BY level HAVING c > 1 ORDER BY 2 DESC LIMIT 10 SINCE now() - 1h";
     let mut rng = Rng(7);
+    let mut planned = 0;
     for _ in 0..5_000 {
         let mut text = base.to_string();
         for _ in 0..1 + rng.below(3) {
@@ -153,6 +177,110 @@ fn valid_shapes_with_random_holes_never_panic() {
                 text.insert_str(at, PIECES[rng.below(PIECES.len())]);
             }
         }
-        check(&text);
+        planned += usize::from(check(&text));
+    }
+    assert!(planned > 50, "only {planned} of 5000 variants planned");
+}
+
+const ROW_ITEMS: &[&str] = &[
+    "level",
+    "service",
+    "timestamp",
+    "upper(service)",
+    "length(body)",
+    "round(severity_number / 3, 1)",
+    "abs(-severity_number)",
+    "floor(attributes['k'])",
+    "coalesce(body, 'none')",
+    "attributes['k']",
+    "resource['r']",
+    "bucket(1m)",
+    "severity_number % 2",
+    "contains(body, 'a')",
+    "severity_number + 1.5",
+    "NULL",
+    "'text'",
+];
+
+const AGGREGATES: &[&str] = &[
+    "count(*)",
+    "count(body)",
+    "count_distinct(service)",
+    "sum(severity_number)",
+    "sum(attributes['k'])",
+    "avg(severity_number)",
+    "min(timestamp)",
+    "max(body)",
+    "p50(severity_number)",
+    "p99(attributes['k'])",
+    "percentile(severity_number, 12.5)",
+    "count(*) * 2 + 1",
+    "round(avg(severity_number), 2)",
+];
+
+const FILTERS: &[&str] = &[
+    "level = 'error'",
+    "attributes['k'] > 2",
+    "attributes['k'] IN ('a', 5)",
+    "timestamp > '2026-11-22T11:00:00Z'",
+    "body LIKE '%a%'",
+    "service NOT ILIKE 'A%'",
+    "severity_number IN (1, 2)",
+    "body IS NOT NULL",
+    "NOT starts_with(body, 'x')",
+    "severity_number BETWEEN_SKIP",
+    "ends_with(lower(body), 'z') OR level != 'info'",
+];
+
+/// Picks 1..=max distinct entries of `pool`.
+fn some<'a>(rng: &mut Rng, pool: &[&'a str], max: usize) -> Vec<&'a str> {
+    let mut picked: Vec<&str> = Vec::new();
+    for _ in 0..1 + rng.below(max) {
+        let p = pool[rng.below(pool.len())];
+        if !picked.contains(&p) {
+            picked.push(p);
+        }
+    }
+    picked
+}
+
+/// Well-formed queries built from valid pieces: every one must resolve and plan.
+#[test]
+fn generated_valid_queries_resolve_and_plan() {
+    let mut rng = Rng(11);
+    for _ in 0..1_000 {
+        let keys = some(&mut rng, ROW_ITEMS, 3);
+        let grouped = rng.below(3) > 0;
+        let mut items = keys.clone();
+        if grouped {
+            items.extend(some(&mut rng, AGGREGATES, 3));
+        }
+        let mut text = format!("SELECT {} FROM logs", items.join(", "));
+        let filters: Vec<&str> = some(&mut rng, FILTERS, 3)
+            .into_iter()
+            .filter(|f| !f.contains("SKIP"))
+            .collect();
+        if !filters.is_empty() {
+            text += &format!(" WHERE {}", filters.join(" AND "));
+        }
+        if grouped {
+            text += &format!(" GROUP BY {}", keys.join(", "));
+            if rng.below(2) == 0 {
+                text += " HAVING count(*) > 1";
+            }
+        }
+        if rng.below(2) == 0 {
+            text += &format!(" ORDER BY {} DESC", 1 + rng.below(items.len()));
+        }
+        if rng.below(2) == 0 {
+            text += " LIMIT 7";
+        }
+        text += [
+            " LAST 2h",
+            "",
+            " SINCE now() - 30m",
+            " BETWEEN '2026-11-22T10:00:00Z' AND now()",
+        ][rng.below(4)];
+        assert!(check(&text), "{text} does not resolve");
     }
 }
