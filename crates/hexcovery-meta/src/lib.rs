@@ -1,5 +1,5 @@
 //! The metastore: everything Hexcovery stores that is not telemetry — orgs, users, sessions,
-//! API keys, audit events — behind one [`Metastore`] trait. SQLite is the embedded backend;
+//! API keys, invites, usage, annotations, audit events — behind one [`Metastore`] trait. SQLite is the embedded backend;
 //! a PostgreSQL backend for scale-out implements the same trait and runs the same test suite.
 //!
 //! Invariant: every method that reads or changes org-owned rows takes the org id as an
@@ -135,6 +135,30 @@ pub trait Metastore: Send + Sync + 'static {
         from_day: &str,
         to_day: &str,
     ) -> MetaResult<Vec<UsageRow>>;
+
+    // --- annotations ---
+    async fn create_annotation(
+        &self,
+        org_id: Uuid,
+        fields: AnnotationFields,
+        created_by: Actor,
+    ) -> MetaResult<Annotation>;
+    /// Newest first by `time` (then id); `page.before` is the id of the last annotation of the
+    /// previous page.
+    async fn list_annotations(
+        &self,
+        org_id: Uuid,
+        filter: &AnnotationFilter,
+        page: Page,
+    ) -> MetaResult<Vec<Annotation>>;
+    async fn get_annotation(&self, org_id: Uuid, id: Uuid) -> MetaResult<Annotation>;
+    async fn replace_annotation(
+        &self,
+        org_id: Uuid,
+        id: Uuid,
+        fields: AnnotationFields,
+    ) -> MetaResult<Annotation>;
+    async fn delete_annotation(&self, org_id: Uuid, id: Uuid) -> MetaResult<Annotation>;
 
     // --- audit ---
     async fn record_audit(&self, event: NewAuditEvent) -> MetaResult<()>;

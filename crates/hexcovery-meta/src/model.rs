@@ -312,3 +312,41 @@ pub struct UsageRow {
     pub records: u64,
     pub bytes: u64,
 }
+
+/// A mark on the time axis (a deploy, an incident), or a region when it has an end.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Annotation {
+    pub id: Uuid,
+    /// What it is about, e.g. `deploy/myapp`.
+    pub name: String,
+    pub title: String,
+    pub text: Option<String>,
+    pub tags: Vec<String>,
+    pub time: DateTime<Utc>,
+    pub time_end: Option<DateTime<Utc>>,
+    /// The user or API key that created it.
+    pub created_by: Actor,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// An annotation's writable fields (create, and replace with `PUT`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnnotationFields {
+    pub name: String,
+    pub title: String,
+    pub text: Option<String>,
+    pub tags: Vec<String>,
+    pub time: DateTime<Utc>,
+    pub time_end: Option<DateTime<Utc>>,
+}
+
+/// Which annotations to list: those overlapping `[from, to]`, with this name, carrying every
+/// one of `tags`; newest (by time) first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AnnotationFilter {
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub name: Option<String>,
+    pub tags: Vec<String>,
+}

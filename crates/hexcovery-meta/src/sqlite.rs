@@ -2,6 +2,8 @@
 //! writer; queueing in the pool is cheaper than lock-upgrade retries); reads use a small pool
 //! of read-only connections, which WAL mode lets run beside the writer.
 
+mod annotations;
+
 use crate::Metastore;
 use crate::error::{MetaError, MetaResult};
 use crate::model::*;
@@ -963,6 +965,41 @@ impl Metastore for SqliteMetastore {
         .execute(&self.writer)
         .await?;
         Ok(())
+    }
+
+    async fn create_annotation(
+        &self,
+        org_id: Uuid,
+        fields: AnnotationFields,
+        created_by: Actor,
+    ) -> MetaResult<Annotation> {
+        self.annotation_create(org_id, fields, created_by).await
+    }
+
+    async fn list_annotations(
+        &self,
+        org_id: Uuid,
+        filter: &AnnotationFilter,
+        page: Page,
+    ) -> MetaResult<Vec<Annotation>> {
+        self.annotation_list(org_id, filter, page).await
+    }
+
+    async fn get_annotation(&self, org_id: Uuid, id: Uuid) -> MetaResult<Annotation> {
+        self.annotation_get(org_id, id).await
+    }
+
+    async fn replace_annotation(
+        &self,
+        org_id: Uuid,
+        id: Uuid,
+        fields: AnnotationFields,
+    ) -> MetaResult<Annotation> {
+        self.annotation_replace(org_id, id, fields).await
+    }
+
+    async fn delete_annotation(&self, org_id: Uuid, id: Uuid) -> MetaResult<Annotation> {
+        self.annotation_delete(org_id, id).await
     }
 
     async fn list_audit(&self, org_id: Uuid, page: Page) -> MetaResult<Vec<AuditEvent>> {

@@ -79,6 +79,92 @@ pub fn name(field: &'static str, value: &str, max: usize) -> Result<String, Inva
     Ok(value.to_string())
 }
 
+/// A machine name such as `deploy/myapp` or `nightly-backup`: 1–`max` characters of
+/// letters, digits and `. _ - / :`, starting with a letter or digit.
+pub fn machine_name(field: &'static str, value: &str, max: usize) -> Result<String, InvalidField> {
+    let len = value.chars().count();
+    if !(1..=max).contains(&len) {
+        return Err(invalid(
+            field,
+            format!("must be 1 to {max} characters long, got {len}"),
+        ));
+    }
+    if !value.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        return Err(invalid(field, "must start with a letter or a digit"));
+    }
+    if let Some(bad) = value
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "._-/:".contains(*c)))
+    {
+        return Err(invalid(
+            field,
+            format!("may contain only letters, digits and . _ - / :, found {bad:?}"),
+        ));
+    }
+    Ok(value.to_string())
+}
+
+/// Free text (a description): at most `max` bytes; line breaks and tabs allowed, other
+/// control characters not. Empty text is no text.
+pub fn free_text(
+    field: &'static str,
+    value: &str,
+    max: usize,
+) -> Result<Option<String>, InvalidField> {
+    if value.len() > max {
+        return Err(invalid(
+            field,
+            format!("must be at most {max} bytes long, got {}", value.len()),
+        ));
+    }
+    if value
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(invalid(
+            field,
+            "must not contain control characters other than line breaks and tabs",
+        ));
+    }
+    Ok((!value.trim().is_empty()).then(|| value.to_string()))
+}
+
+/// Tags: at most 20, each 1–64 characters of letters, digits and `. _ - / : =`; duplicates
+/// are dropped, order kept.
+pub fn tags(field: &'static str, values: &[String]) -> Result<Vec<String>, InvalidField> {
+    if values.len() > 20 {
+        return Err(invalid(
+            field,
+            format!("at most 20 tags, got {}", values.len()),
+        ));
+    }
+    let mut out: Vec<String> = Vec::with_capacity(values.len());
+    for tag in values {
+        let len = tag.chars().count();
+        if !(1..=64).contains(&len) {
+            return Err(invalid(
+                field,
+                format!("each tag must be 1 to 64 characters long, got {tag:?}"),
+            ));
+        }
+        if let Some(bad) = tag
+            .chars()
+            .find(|c| !(c.is_alphanumeric() || "._-/:=".contains(*c)))
+        {
+            return Err(invalid(
+                field,
+                format!(
+                    "tags may contain only letters, digits and . _ - / : =, found {bad:?} in {tag:?}"
+                ),
+            ));
+        }
+        if !out.contains(tag) {
+            out.push(tag.clone());
+        }
+    }
+    Ok(out)
+}
+
 /// How many days of telemetry an org keeps: 1 to 3650.
 pub fn retention_days(value: u32) -> Result<u32, InvalidField> {
     if (1..=3650).contains(&value) {
@@ -94,6 +180,29 @@ pub fn retention_days(value: u32) -> Result<u32, InvalidField> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn annotation_fields() {
+        assert_eq!(
+            machine_name("name", "deploy/myapp", 128).unwrap(),
+            "deploy/myapp"
+        );
+        assert!(machine_name("name", "/deploy", 128).is_err());
+        assert!(machine_name("name", "a b", 128).is_err());
+        assert!(machine_name("name", "", 128).is_err());
+        assert_eq!(free_text("text", "  ", 10).unwrap(), None);
+        assert_eq!(
+            free_text("text", "a\nb", 10).unwrap().as_deref(),
+            Some("a\nb")
+        );
+        assert!(free_text("text", "\u{7}", 10).is_err());
+        assert!(free_text("text", "0123456789x", 10).is_err());
+        let t = |v: &[&str]| tags("tags", &v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(t(&["env=prod", "v2", "v2"]).unwrap(), ["env=prod", "v2"]);
+        assert!(t(&["has space"]).is_err());
+        assert!(t(&[""]).is_err());
+        assert!(t(&["x"; 21]).is_err());
+    }
 
     #[test]
     fn slugs() {

@@ -706,6 +706,147 @@ async fn usage_adds_up_per_org_day_and_signal(store: &dyn Metastore) {
     assert!(store.list_retention().await.unwrap().contains(&(org.id, 7)));
 }
 
+fn annotation(name: &str, minutes_ago: i64, tags: &[&str]) -> AnnotationFields {
+    AnnotationFields {
+        name: name.into(),
+        title: format!("{name} {minutes_ago}"),
+        text: None,
+        tags: tags.iter().map(|t| t.to_string()).collect(),
+        time: Utc::now() - Duration::minutes(minutes_ago),
+        time_end: None,
+    }
+}
+
+async fn annotations_filter_page_and_stay_in_their_org(store: &dyn Metastore) {
+    let (org, admin) = org_with_admin(store, "acme").await;
+    let (other, other_admin) = org_with_admin(store, "globex").await;
+    let by = Actor::user(&admin);
+    let mut created = Vec::new();
+    for (name, ago, tags) in [
+        ("deploy/api", 50, vec!["prod", "v1"]),
+        ("deploy/api", 40, vec!["prod"]),
+        ("deploy/web", 30, vec!["prod", "v2"]),
+        ("incident", 20, vec!["sev1"]),
+        ("deploy/api", 10, vec!["staging", "v2"]),
+    ] {
+        created.push(
+            store
+                .create_annotation(org.id, annotation(name, ago, &tags), by.clone())
+                .await
+                .unwrap(),
+        );
+    }
+    store
+        .create_annotation(
+            other.id,
+            annotation("deploy/api", 5, &["prod"]),
+            Actor::user(&other_admin),
+        )
+        .await
+        .unwrap();
+    let titles =
+        |list: Vec<Annotation>| -> Vec<String> { list.into_iter().map(|a| a.title).collect() };
+    let all = Page {
+        limit: 100,
+        before: None,
+    };
+    let list = |filter: AnnotationFilter, page: Page| async move {
+        titles(store.list_annotations(org.id, &filter, page).await.unwrap())
+    };
+    // Newest first, only this org's.
+    assert_eq!(
+        list(AnnotationFilter::default(), all).await,
+        [
+            "deploy/api 10",
+            "incident 20",
+            "deploy/web 30",
+            "deploy/api 40",
+            "deploy/api 50"
+        ]
+    );
+    let by_name = AnnotationFilter {
+        name: Some("deploy/api".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        list(by_name, all).await,
+        ["deploy/api 10", "deploy/api 40", "deploy/api 50"]
+    );
+    // Every tag must match.
+    let tagged = AnnotationFilter {
+        tags: vec!["prod".into(), "v1".into()],
+        ..Default::default()
+    };
+    assert_eq!(list(tagged, all).await, ["deploy/api 50"]);
+    let window = AnnotationFilter {
+        from: Some(Utc::now() - Duration::minutes(45)),
+        to: Some(Utc::now() - Duration::minutes(15)),
+        ..Default::default()
+    };
+    assert_eq!(
+        list(window, all).await,
+        ["incident 20", "deploy/web 30", "deploy/api 40"]
+    );
+    // Pages of two, by cursor.
+    let first = store
+        .list_annotations(
+            org.id,
+            &AnnotationFilter::default(),
+            Page {
+                limit: 2,
+                before: None,
+            },
+        )
+        .await
+        .unwrap();
+    let second = Page {
+        limit: 2,
+        before: Some(first[1].id),
+    };
+    assert_eq!(
+        list(AnnotationFilter::default(), second).await,
+        ["deploy/web 30", "deploy/api 40"]
+    );
+
+    // Replace and delete: another org's id is not found and changes nothing.
+    let target = created[0].id;
+    let mut changed = annotation("deploy/api", 50, &["rolled-back"]);
+    changed.title = "v1 rolled back".into();
+    changed.time_end = Some(changed.time + Duration::minutes(5));
+    assert!(matches!(
+        store
+            .replace_annotation(other.id, target, changed.clone())
+            .await,
+        Err(MetaError::NotFound(_))
+    ));
+    assert!(matches!(
+        store.delete_annotation(other.id, target).await,
+        Err(MetaError::NotFound(_))
+    ));
+    assert!(matches!(
+        store.get_annotation(other.id, target).await,
+        Err(MetaError::NotFound(_))
+    ));
+    let replaced = store
+        .replace_annotation(org.id, target, changed)
+        .await
+        .unwrap();
+    assert_eq!(
+        (replaced.title.as_str(), replaced.tags.clone()),
+        ("v1 rolled back", vec!["rolled-back".to_string()])
+    );
+    assert_eq!(replaced.created_by, by);
+    assert_eq!(
+        store.get_annotation(org.id, target).await.unwrap(),
+        replaced
+    );
+    store.delete_annotation(org.id, target).await.unwrap();
+    assert!(matches!(
+        store.get_annotation(org.id, target).await,
+        Err(MetaError::NotFound(_))
+    ));
+}
+
 macro_rules! suite {
     ($backend:ident: $($test:ident),* $(,)?) => {
         mod $backend {
@@ -737,6 +878,7 @@ macro_rules! backends {
                 usage_adds_up_per_org_day_and_signal,
                 api_keys_authenticate_until_revoked,
                 audit_is_per_org_newest_first_and_paged,
+                annotations_filter_page_and_stay_in_their_org,
             );
         )*
     };

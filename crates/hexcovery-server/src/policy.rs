@@ -113,6 +113,36 @@ pub fn route_table() -> Vec<RouteSpec> {
         route(M::GET, "/api/v1/audit", User(Admin), audit::list),
         route(M::GET, "/api/v1/usage", User(Admin), usage::list),
         route(M::POST, "/api/v1/dsl", KeyOrUser(Viewer), dsl::run),
+        route(
+            M::GET,
+            "/api/v1/annotations",
+            KeyOrUser(Viewer),
+            annotations::list,
+        ),
+        route(
+            M::POST,
+            "/api/v1/annotations",
+            KeyOrUser(Editor),
+            annotations::create,
+        ),
+        route(
+            M::GET,
+            "/api/v1/annotations/{id}",
+            KeyOrUser(Viewer),
+            annotations::show,
+        ),
+        route(
+            M::PUT,
+            "/api/v1/annotations/{id}",
+            KeyOrUser(Editor),
+            annotations::replace,
+        ),
+        route(
+            M::DELETE,
+            "/api/v1/annotations/{id}",
+            KeyOrUser(Editor),
+            annotations::remove,
+        ),
     ]
 }
 

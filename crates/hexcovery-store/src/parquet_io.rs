@@ -14,8 +14,10 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::basic::Encoding;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
 
 const NANOS_PER_HOUR: i64 = 3_600 * 1_000_000_000;
 /// Rows per row group: small enough that statistics prune well, large enough to compress.
@@ -91,6 +93,16 @@ fn writer_properties(schema: &SchemaRef) -> WriterProperties {
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS));
     if schema.field_with_name("trace_id").is_ok() {
         props = props.set_column_bloom_filter_enabled("trace_id".into(), true);
+    }
+    // Times, sorted within each service, are small deltas: delta encoding stores them in a
+    // fraction of the space dictionaries do and decodes faster — every query reads them.
+    for field in schema.fields() {
+        if matches!(field.data_type(), arrow::datatypes::DataType::Timestamp(..)) {
+            let column = ColumnPath::from(field.name().as_str());
+            props = props
+                .set_column_dictionary_enabled(column.clone(), false)
+                .set_column_encoding(column, Encoding::DELTA_BINARY_PACKED);
+        }
     }
     props.build()
 }

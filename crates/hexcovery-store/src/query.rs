@@ -10,7 +10,7 @@ use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use async_trait::async_trait;
 use datafusion::catalog::{Session, TableProvider};
-use datafusion::common::{DFSchema, Result, ScalarValue, project_schema};
+use datafusion::common::{DFSchema, Result, ScalarValue};
 use datafusion::datasource::TableType;
 use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::memory::MemorySourceConfig;
@@ -21,6 +21,7 @@ use datafusion::logical_expr::utils::{conjunction, split_conjunction};
 use datafusion::logical_expr::{BinaryExpr, Expr, Operator, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::empty::EmptyExec;
+use datafusion::physical_plan::filter::FilterExecBuilder;
 use datafusion::physical_plan::union::UnionExec;
 use std::sync::Arc;
 
@@ -49,36 +50,44 @@ impl OrgTable {
     }
 }
 
+/// The bounds `[from, to)` (ns) a filter of the shape `timestamp <op> <literal>` sets, with
+/// `<op>` one of `>= > < <= =`; `None` for any other filter.
+fn time_bound(expr: &Expr) -> Option<(Option<i64>, Option<i64>)> {
+    let Expr::BinaryExpr(BinaryExpr { left, op, right }) = expr else {
+        return None;
+    };
+    let (op, value) = match (left.as_ref(), right.as_ref()) {
+        (Expr::Column(c), Expr::Literal(ScalarValue::TimestampNanosecond(Some(v), _), _))
+            if c.name == TIMESTAMP =>
+        {
+            (*op, *v)
+        }
+        (Expr::Literal(ScalarValue::TimestampNanosecond(Some(v), _), _), Expr::Column(c))
+            if c.name == TIMESTAMP =>
+        {
+            (op.swap()?, *v)
+        }
+        _ => return None,
+    };
+    // A bound past the end of time (`< i64::MAX + 1`) is no bound.
+    match op {
+        Operator::GtEq => Some((Some(value), None)),
+        Operator::Gt => Some((value.checked_add(1)?.into(), None)),
+        Operator::Lt => Some((None, Some(value))),
+        Operator::LtEq => Some((None, value.checked_add(1)?.into())),
+        Operator::Eq => Some((Some(value), value.checked_add(1)?.into())),
+        _ => None,
+    }
+}
+
 /// Bounds `[from, to)` on `timestamp` implied by conjunctive filters; unknown shapes are
 /// ignored (they only make the bounds looser).
 pub fn timestamp_bounds(filters: &[Expr]) -> (Option<i64>, Option<i64>) {
     let (mut from, mut to): (Option<i64>, Option<i64>) = (None, None);
     for filter in filters {
         for expr in split_conjunction(filter) {
-            let Expr::BinaryExpr(BinaryExpr { left, op, right }) = expr else {
+            let Some((lower, upper)) = time_bound(expr) else {
                 continue;
-            };
-            let (op, value) = match (left.as_ref(), right.as_ref()) {
-                (
-                    Expr::Column(c),
-                    Expr::Literal(ScalarValue::TimestampNanosecond(Some(v), _), _),
-                ) if c.name == TIMESTAMP => (*op, *v),
-                (
-                    Expr::Literal(ScalarValue::TimestampNanosecond(Some(v), _), _),
-                    Expr::Column(c),
-                ) if c.name == TIMESTAMP => match op.swap() {
-                    Some(op) => (op, *v),
-                    None => continue,
-                },
-                _ => continue,
-            };
-            let (lower, upper) = match op {
-                Operator::GtEq => (Some(value), None),
-                Operator::Gt => (value.checked_add(1), None),
-                Operator::Lt => (None, Some(value)),
-                Operator::LtEq => (None, value.checked_add(1)),
-                Operator::Eq => (Some(value), value.checked_add(1)),
-                _ => (None, None),
             };
             if let Some(l) = lower {
                 from = Some(from.map_or(l, |f| f.max(l)));
@@ -105,8 +114,19 @@ impl TableProvider for OrgTable {
         &self,
         filters: &[&Expr],
     ) -> Result<Vec<TableProviderFilterPushDown>> {
-        // Filters prune files and row groups; DataFusion still applies them to every row.
-        Ok(vec![TableProviderFilterPushDown::Inexact; filters.len()])
+        // Time bounds are applied here, exactly, and only to files straddling them (most
+        // files of a range lie wholly inside it and need no per-row check). Other filters
+        // prune files and row groups; DataFusion still applies them to every row.
+        Ok(filters
+            .iter()
+            .map(|f| {
+                if time_bound(f).is_some() {
+                    TableProviderFilterPushDown::Exact
+                } else {
+                    TableProviderFilterPushDown::Inexact
+                }
+            })
+            .collect())
     }
 
     async fn scan(
@@ -117,42 +137,107 @@ impl TableProvider for OrgTable {
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let (from, to) = timestamp_bounds(filters);
-        let mut inputs: Vec<Arc<dyn ExecutionPlan>> = Vec::new();
-        let files: Vec<PartitionedFile> = self
-            .files
-            .iter()
-            .filter(|f| f.overlaps(from, to))
-            .map(|f| PartitionedFile::new(f.path.clone(), f.bytes))
-            .collect();
-        if !files.is_empty() {
-            let mut source = ParquetSource::new(self.schema.clone())
-                .with_table_parquet_options(state.table_options().parquet.clone());
-            if let Some(predicate) = conjunction(filters.iter().cloned()) {
-                let df_schema = DFSchema::try_from(self.schema.as_ref().clone())?;
-                source = source.with_predicate(state.create_physical_expr(predicate, &df_schema)?);
+        let time_filter = conjunction(filters.iter().filter(|f| time_bound(f).is_some()).cloned());
+        // The predicate handed to Parquet prunes row groups and, where the session enables
+        // filter pushdown, filters rows while decoding; in files wholly inside the time range
+        // the time bounds would only cost work.
+        let prune = conjunction(filters.iter().cloned());
+        let prune_whole = conjunction(filters.iter().filter(|f| time_bound(f).is_none()).cloned());
+        let inside =
+            |min: i64, max: i64| from.is_none_or(|f| min >= f) && to.is_none_or(|t| max < t);
+        let (mut whole, mut straddling) = (Vec::new(), Vec::new());
+        for file in self.files.iter().filter(|f| f.overlaps(from, to)) {
+            let part = PartitionedFile::new(file.path.clone(), file.bytes);
+            if time_filter.is_none() || inside(file.min_ts, file.max_ts) {
+                whole.push(part);
+            } else {
+                straddling.push(part);
             }
-            let config =
-                FileScanConfigBuilder::new(ObjectStoreUrl::parse(STORE_URL)?, Arc::new(source))
-                    .with_file_group(FileGroup::new(files))
-                    .with_projection_indices(projection.cloned())?
-                    .with_limit(limit)
-                    .build();
-            inputs.push(DataSourceExec::from_data_source(config));
+        }
+        let wanted: Vec<usize> = projection
+            .cloned()
+            .unwrap_or_else(|| (0..self.schema.fields().len()).collect());
+        let mut inputs: Vec<Arc<dyn ExecutionPlan>> = Vec::new();
+        if !whole.is_empty() {
+            inputs.push(self.parquet(state, whole, &wanted, prune_whole.as_ref(), limit)?);
+        }
+        let Some(time_filter) = time_filter else {
+            if !self.memory.is_empty() {
+                inputs.push(self.memory(&wanted, limit)?);
+            }
+            return self.union(inputs, &wanted);
+        };
+        // The rest reads `timestamp` too, keeps the rows in range, then drops it again.
+        let timestamp = self.schema.index_of(TIMESTAMP)?;
+        let mut with_time = wanted.clone();
+        if !with_time.contains(&timestamp) {
+            with_time.push(timestamp);
+        }
+        let mut checked = Vec::new();
+        if !straddling.is_empty() {
+            checked.push(self.parquet(state, straddling, &with_time, prune.as_ref(), None)?);
         }
         if !self.memory.is_empty() {
-            let memory = MemorySourceConfig::try_new(
-                std::slice::from_ref(&self.memory),
-                self.schema.clone(),
-                projection.cloned(),
-            )?
-            .with_limit(limit);
-            inputs.push(DataSourceExec::from_data_source(memory));
+            checked.push(self.memory(&with_time, None)?);
         }
+        let scanned_schema = DFSchema::try_from(self.schema.project(&with_time)?)?;
+        let predicate = state.create_physical_expr(time_filter, &scanned_schema)?;
+        for input in checked {
+            let filter = FilterExecBuilder::new(predicate.clone(), input)
+                .apply_projection(Some((0..wanted.len()).collect()))?
+                .build()?;
+            inputs.push(Arc::new(filter));
+        }
+        self.union(inputs, &wanted)
+    }
+}
+
+impl OrgTable {
+    /// A scan of `files` reading the columns `columns` (table indices).
+    fn parquet(
+        &self,
+        state: &dyn Session,
+        files: Vec<PartitionedFile>,
+        columns: &[usize],
+        prune: Option<&Expr>,
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let mut source = ParquetSource::new(self.schema.clone())
+            .with_table_parquet_options(state.table_options().parquet.clone());
+        if let Some(predicate) = prune {
+            let df_schema = DFSchema::try_from(self.schema.as_ref().clone())?;
+            source =
+                source.with_predicate(state.create_physical_expr(predicate.clone(), &df_schema)?);
+        }
+        let config =
+            FileScanConfigBuilder::new(ObjectStoreUrl::parse(STORE_URL)?, Arc::new(source))
+                .with_file_group(FileGroup::new(files))
+                .with_projection_indices(Some(columns.to_vec()))?
+                .with_limit(limit)
+                .build();
+        Ok(DataSourceExec::from_data_source(config))
+    }
+
+    fn memory(&self, columns: &[usize], limit: Option<usize>) -> Result<Arc<dyn ExecutionPlan>> {
+        let memory = MemorySourceConfig::try_new(
+            std::slice::from_ref(&self.memory),
+            self.schema.clone(),
+            Some(columns.to_vec()),
+        )?
+        .with_limit(limit);
+        Ok(DataSourceExec::from_data_source(memory))
+    }
+
+    fn union(
+        &self,
+        inputs: Vec<Arc<dyn ExecutionPlan>>,
+        columns: &[usize],
+    ) -> Result<Arc<dyn ExecutionPlan>> {
         match inputs.len() {
-            0 => Ok(Arc::new(EmptyExec::new(project_schema(
-                &self.schema,
-                projection,
-            )?))),
+            0 => Ok(Arc::new(EmptyExec::new(Arc::new(
+                self.schema.project(columns)?,
+            )))),
+            1 => Ok(inputs.into_iter().next().expect("one input")),
             _ => UnionExec::try_new(inputs),
         }
     }

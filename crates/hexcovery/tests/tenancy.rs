@@ -41,7 +41,20 @@ async fn another_orgs_ids_answer_404_on_every_by_id_route() {
         .unwrap()
         .to_string();
 
+    let annotation_b = api
+        .post(
+            "/api/v1/annotations",
+            &Cred::Key(key_b_secret.clone()),
+            json!({ "name": "deploy/b", "title": "b's deploy" }),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
     let ids: HashMap<&str, &str> = HashMap::from([
+        ("/api/v1/annotations/{id}", annotation_b.as_str()),
         ("/api/v1/users/{id}", viewer_b.user_id.as_str()),
         ("/api/v1/api-keys/{id}", key_b.as_str()),
         ("/api/v1/invites/{id}", invite_b.as_str()),
@@ -56,8 +69,14 @@ async fn another_orgs_ids_answer_404_on_every_by_id_route() {
         let b_id = ids.get(path).unwrap_or_else(|| {
             panic!("add {path} to this test: which of org B's objects does it take?")
         });
-        let body =
-            matches!(method.as_str(), "PATCH" | "PUT" | "POST").then(|| json!({ "role": "admin" }));
+        // A body valid for the route, so only the id can make the answer a 404.
+        let body = matches!(method.as_str(), "PATCH" | "PUT" | "POST").then(|| {
+            if path.starts_with("/api/v1/annotations") {
+                json!({ "name": "deploy/a", "title": "taken over" })
+            } else {
+                json!({ "role": "admin" })
+            }
+        });
         let foreign = api
             .send(
                 method.as_str(),
@@ -88,9 +107,17 @@ async fn another_orgs_ids_answer_404_on_every_by_id_route() {
     }
     assert_eq!(
         checked,
-        ids.len() + 1,
-        "PATCH and DELETE users, DELETE keys, invites, sessions"
+        ids.len() + 3,
+        "PATCH and DELETE users; DELETE keys, invites, sessions; GET, PUT and DELETE annotations"
     );
+    let annotation = api
+        .get(
+            &format!("/api/v1/annotations/{annotation_b}"),
+            &admin_b.jwt(),
+        )
+        .await
+        .expect(200);
+    assert_eq!(annotation["title"], "b's deploy");
 
     // Org B's objects are untouched.
     let still =

@@ -1,6 +1,7 @@
 //! HTTP handlers, one module per resource. Each handler takes the org from the principal the
 //! auth layer resolved, never from the request.
 
+pub mod annotations;
 pub mod api_keys;
 pub mod audit;
 pub mod dsl;
