@@ -160,6 +160,55 @@ pub trait Metastore: Send + Sync + 'static {
     ) -> MetaResult<Annotation>;
     async fn delete_annotation(&self, org_id: Uuid, id: Uuid) -> MetaResult<Annotation>;
 
+    // --- heartbeats ---
+    /// Records a ping at `now`, creating the monitor with `defaults` if the name is new, and
+    /// the state transitions it and the time before it caused.
+    async fn heartbeat_ping(
+        &self,
+        org_id: Uuid,
+        ping: NewPing,
+        defaults: &MonitorConfig,
+        now: DateTime<Utc>,
+    ) -> MetaResult<PingOutcome>;
+    /// The org's monitors by name, each in its state at `now`.
+    async fn list_heartbeats(
+        &self,
+        org_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> MetaResult<Vec<HeartbeatMonitor>>;
+    async fn get_heartbeat(
+        &self,
+        org_id: Uuid,
+        name: &str,
+        now: DateTime<Utc>,
+    ) -> MetaResult<HeartbeatMonitor>;
+    /// Changes a monitor's configuration (already validated) at `now`.
+    async fn update_heartbeat(
+        &self,
+        org_id: Uuid,
+        name: &str,
+        patch: MonitorPatch,
+        now: DateTime<Utc>,
+    ) -> MetaResult<(HeartbeatMonitor, Vec<HeartbeatEvent>)>;
+    async fn delete_heartbeat(&self, org_id: Uuid, name: &str) -> MetaResult<()>;
+    /// A monitor's pings, newest first.
+    async fn list_heartbeat_pings(
+        &self,
+        org_id: Uuid,
+        name: &str,
+        page: Page,
+    ) -> MetaResult<Vec<HeartbeatPing>>;
+    /// A monitor's state transitions, newest first.
+    async fn list_heartbeat_events(
+        &self,
+        org_id: Uuid,
+        name: &str,
+        limit: u32,
+    ) -> MetaResult<Vec<HeartbeatEvent>>;
+    /// The evaluator's pass over every org: settles monitors whose state may have changed by
+    /// `now` and returns the transitions recorded.
+    async fn evaluate_heartbeats(&self, now: DateTime<Utc>) -> MetaResult<Vec<HeartbeatEvent>>;
+
     // --- audit ---
     async fn record_audit(&self, event: NewAuditEvent) -> MetaResult<()>;
     async fn list_audit(&self, org_id: Uuid, page: Page) -> MetaResult<Vec<AuditEvent>>;

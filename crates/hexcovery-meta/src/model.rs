@@ -350,3 +350,108 @@ pub struct AnnotationFilter {
     pub name: Option<String>,
     pub tags: Vec<String>,
 }
+
+/// What a heartbeat ping says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PingKind {
+    /// `/heartbeat/<name>`: the job ran and succeeded.
+    Success,
+    /// `/heartbeat/<name>/start`: a run began.
+    Start,
+    /// `/heartbeat/<name>/fail`: the job failed.
+    Fail,
+}
+
+impl PingKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PingKind::Success => "success",
+            PingKind::Start => "start",
+            PingKind::Fail => "fail",
+        }
+    }
+}
+
+/// A ping to record. `body` is already capped by the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPing {
+    pub name: String,
+    pub kind: PingKind,
+    pub run_id: Option<String>,
+    pub body: Option<String>,
+}
+
+/// How a monitor created by its first ping is configured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonitorConfig {
+    /// `every <duration>` or a 5-field cron expression (already validated).
+    pub schedule: String,
+    /// IANA zone the cron expression is read in.
+    pub timezone: String,
+    pub grace_secs: u32,
+    pub max_runtime_secs: Option<u32>,
+}
+
+/// A monitor as the API shows it, its state computed at the instant asked for.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct HeartbeatMonitor {
+    pub id: Uuid,
+    pub name: String,
+    pub schedule: String,
+    pub timezone: String,
+    pub grace_secs: u32,
+    pub max_runtime_secs: Option<u32>,
+    pub paused: bool,
+    pub state: hexcovery_monitor::MonitorState,
+    pub state_since: DateTime<Utc>,
+    /// When the job is next due (or was, if late or down).
+    pub next_due: Option<DateTime<Utc>>,
+    pub last_ping_at: Option<DateTime<Utc>>,
+    pub last_success_at: Option<DateTime<Utc>>,
+    pub last_fail_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct HeartbeatPing {
+    pub id: Uuid,
+    pub kind: PingKind,
+    pub at: DateTime<Utc>,
+    pub run_id: Option<String>,
+    /// For a success or fail that ended a started run: how long the run took.
+    pub duration_ms: Option<i64>,
+    pub body: Option<String>,
+}
+
+/// A state transition of a monitor.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct HeartbeatEvent {
+    pub id: Uuid,
+    #[serde(skip)]
+    pub org_id: Uuid,
+    pub monitor: String,
+    pub at: DateTime<Utc>,
+    pub from: hexcovery_monitor::MonitorState,
+    pub to: hexcovery_monitor::MonitorState,
+}
+
+/// What a ping did: the monitor after it, whether the ping created it, and the transitions
+/// recorded (those that time caused before the ping, then the ping's own).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PingOutcome {
+    pub monitor: HeartbeatMonitor,
+    pub created: bool,
+    pub events: Vec<HeartbeatEvent>,
+}
+
+/// A change to a monitor's configuration; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MonitorPatch {
+    pub schedule: Option<String>,
+    pub timezone: Option<String>,
+    pub grace_secs: Option<u32>,
+    pub max_runtime_secs: Option<Option<u32>>,
+    pub paused: Option<bool>,
+}

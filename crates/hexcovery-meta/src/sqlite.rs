@@ -3,6 +3,7 @@
 //! of read-only connections, which WAL mode lets run beside the writer.
 
 mod annotations;
+mod heartbeats;
 
 use crate::Metastore;
 use crate::error::{MetaError, MetaResult};
@@ -1000,6 +1001,69 @@ impl Metastore for SqliteMetastore {
 
     async fn delete_annotation(&self, org_id: Uuid, id: Uuid) -> MetaResult<Annotation> {
         self.annotation_delete(org_id, id).await
+    }
+
+    async fn heartbeat_ping(
+        &self,
+        org_id: Uuid,
+        ping: NewPing,
+        defaults: &MonitorConfig,
+        now: DateTime<Utc>,
+    ) -> MetaResult<PingOutcome> {
+        self.record_ping(org_id, ping, defaults, now).await
+    }
+
+    async fn list_heartbeats(
+        &self,
+        org_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> MetaResult<Vec<HeartbeatMonitor>> {
+        self.heartbeat_list(org_id, now).await
+    }
+
+    async fn get_heartbeat(
+        &self,
+        org_id: Uuid,
+        name: &str,
+        now: DateTime<Utc>,
+    ) -> MetaResult<HeartbeatMonitor> {
+        self.heartbeat_get(org_id, name, now).await
+    }
+
+    async fn update_heartbeat(
+        &self,
+        org_id: Uuid,
+        name: &str,
+        patch: MonitorPatch,
+        now: DateTime<Utc>,
+    ) -> MetaResult<(HeartbeatMonitor, Vec<HeartbeatEvent>)> {
+        self.heartbeat_update(org_id, name, patch, now).await
+    }
+
+    async fn delete_heartbeat(&self, org_id: Uuid, name: &str) -> MetaResult<()> {
+        self.heartbeat_delete(org_id, name).await
+    }
+
+    async fn list_heartbeat_pings(
+        &self,
+        org_id: Uuid,
+        name: &str,
+        page: Page,
+    ) -> MetaResult<Vec<HeartbeatPing>> {
+        self.monitor_pings(org_id, name, page).await
+    }
+
+    async fn list_heartbeat_events(
+        &self,
+        org_id: Uuid,
+        name: &str,
+        limit: u32,
+    ) -> MetaResult<Vec<HeartbeatEvent>> {
+        self.monitor_events(org_id, name, limit).await
+    }
+
+    async fn evaluate_heartbeats(&self, now: DateTime<Utc>) -> MetaResult<Vec<HeartbeatEvent>> {
+        self.heartbeat_evaluate(now).await
     }
 
     async fn list_audit(&self, org_id: Uuid, page: Page) -> MetaResult<Vec<AuditEvent>> {

@@ -847,6 +847,246 @@ async fn annotations_filter_page_and_stay_in_their_org(store: &dyn Metastore) {
     ));
 }
 
+fn hourly() -> MonitorConfig {
+    MonitorConfig {
+        schedule: "every 1h".into(),
+        timezone: "UTC".into(),
+        grace_secs: 300,
+        max_runtime_secs: Some(1800),
+    }
+}
+
+fn ping(name: &str, kind: PingKind, run_id: Option<&str>) -> NewPing {
+    NewPing {
+        name: name.into(),
+        kind,
+        run_id: run_id.map(str::to_string),
+        body: Some(format!("{kind:?} output")),
+    }
+}
+
+async fn heartbeats_follow_pings_and_time(store: &dyn Metastore) {
+    use hexcovery_monitor::MonitorState::*;
+    let (org, _) = org_with_admin(store, "acme").await;
+    let (other, _) = org_with_admin(store, "globex").await;
+    // Whole seconds: stored times have millisecond precision.
+    let t0 = chrono::DateTime::from_timestamp(Utc::now().timestamp() - 86_400, 0).unwrap();
+    let at = |minutes: i64| t0 + Duration::minutes(minutes);
+    let transitions = |events: &[HeartbeatEvent]| -> Vec<(
+        hexcovery_monitor::MonitorState,
+        hexcovery_monitor::MonitorState,
+        i64,
+    )> {
+        events
+            .iter()
+            .map(|e| (e.from, e.to, (e.at - t0).num_minutes()))
+            .collect()
+    };
+
+    // A start creates the monitor: new, with an open run.
+    let first = store
+        .heartbeat_ping(
+            org.id,
+            ping("backup", PingKind::Start, Some("r1")),
+            &hourly(),
+            at(0),
+        )
+        .await
+        .unwrap();
+    assert!(first.created);
+    assert_eq!(first.monitor.state, New);
+    // Success of run r1 ten minutes later: up, with the run's duration.
+    let done = store
+        .heartbeat_ping(
+            org.id,
+            ping("backup", PingKind::Success, Some("r1")),
+            &hourly(),
+            at(10),
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.monitor.state, Up);
+    assert_eq!(done.monitor.next_due, Some(at(70)));
+    assert_eq!(transitions(&done.events), [(New, Up, 10)]);
+    let pings = store
+        .list_heartbeat_pings(
+            org.id,
+            "backup",
+            Page {
+                limit: 10,
+                before: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(pings[0].duration_ms, Some(600_000));
+    assert_eq!(pings.len(), 2);
+
+    // The state is exact at any instant, before any evaluator ran.
+    let view = |minutes| async move {
+        store
+            .get_heartbeat(org.id, "backup", at(minutes))
+            .await
+            .unwrap()
+            .state
+    };
+    assert_eq!(
+        (view(69).await, view(70).await, view(75).await),
+        (Up, Late, Down)
+    );
+
+    // The evaluator was away until minute 200: it records late at 70 and down at 75.
+    let events = store.evaluate_heartbeats(at(200)).await.unwrap();
+    assert_eq!(transitions(&events), [(Up, Late, 70), (Late, Down, 75)]);
+    assert!(
+        store.evaluate_heartbeats(at(201)).await.unwrap().is_empty(),
+        "nothing twice"
+    );
+
+    // A fail: failed until the next success.
+    let failed = store
+        .heartbeat_ping(
+            org.id,
+            ping("backup", PingKind::Fail, None),
+            &hourly(),
+            at(210),
+        )
+        .await
+        .unwrap();
+    assert_eq!(transitions(&failed.events), [(Down, Failed, 210)]);
+    let ok = store
+        .heartbeat_ping(
+            org.id,
+            ping("backup", PingKind::Success, None),
+            &hourly(),
+            at(220),
+        )
+        .await
+        .unwrap();
+    assert_eq!(transitions(&ok.events), [(Failed, Up, 220)]);
+
+    // A run that outlives its maximum runtime fails at start + 30 min.
+    store
+        .heartbeat_ping(
+            org.id,
+            ping("backup", PingKind::Start, Some("r2")),
+            &hourly(),
+            at(230),
+        )
+        .await
+        .unwrap();
+    let events = store.evaluate_heartbeats(at(265)).await.unwrap();
+    assert_eq!(transitions(&events), [(Up, Failed, 260)]);
+
+    // Pausing stops the clock; resuming computes from the facts.
+    let (paused, events) = store
+        .update_heartbeat(
+            org.id,
+            "backup",
+            MonitorPatch {
+                paused: Some(true),
+                ..Default::default()
+            },
+            at(270),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (paused.state, transitions(&events)),
+        (Paused, vec![(Failed, Paused, 270)])
+    );
+    assert!(
+        store
+            .evaluate_heartbeats(at(9999))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let (changed, _) = store
+        .update_heartbeat(
+            org.id,
+            "backup",
+            MonitorPatch {
+                paused: Some(false),
+                schedule: Some("every 2h".into()),
+                max_runtime_secs: Some(None),
+                ..Default::default()
+            },
+            at(280),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (changed.schedule.as_str(), changed.max_runtime_secs),
+        ("every 2h", None)
+    );
+    let history = store
+        .list_heartbeat_events(org.id, "backup", 100)
+        .await
+        .unwrap();
+    assert_eq!(history.len(), 8, "{history:?}");
+
+    // Another org neither sees nor changes it, and its own name is its own monitor.
+    assert!(matches!(
+        store.get_heartbeat(other.id, "backup", at(300)).await,
+        Err(MetaError::NotFound(_))
+    ));
+    assert!(matches!(
+        store
+            .update_heartbeat(other.id, "backup", MonitorPatch::default(), at(300))
+            .await,
+        Err(MetaError::NotFound(_))
+    ));
+    assert!(
+        store
+            .list_heartbeat_pings(
+                other.id,
+                "backup",
+                Page {
+                    limit: 10,
+                    before: None
+                }
+            )
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(matches!(
+        store.delete_heartbeat(other.id, "backup").await,
+        Err(MetaError::NotFound(_))
+    ));
+    let theirs = store
+        .heartbeat_ping(
+            other.id,
+            ping("backup", PingKind::Success, None),
+            &hourly(),
+            at(300),
+        )
+        .await
+        .unwrap();
+    assert!(theirs.created);
+    assert_eq!(
+        store.list_heartbeats(org.id, at(300)).await.unwrap().len(),
+        1
+    );
+    store.delete_heartbeat(org.id, "backup").await.unwrap();
+    assert!(
+        store
+            .list_heartbeats(org.id, at(300))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .list_heartbeats(other.id, at(300))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
 macro_rules! suite {
     ($backend:ident: $($test:ident),* $(,)?) => {
         mod $backend {
@@ -879,6 +1119,7 @@ macro_rules! backends {
                 api_keys_authenticate_until_revoked,
                 audit_is_per_org_newest_first_and_paged,
                 annotations_filter_page_and_stay_in_their_org,
+                heartbeats_follow_pings_and_time,
             );
         )*
     };
