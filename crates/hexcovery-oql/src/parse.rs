@@ -22,6 +22,14 @@ const WRITE_WORDS: &[&str] = &[
 /// exhausting the stack).
 const MAX_DEPTH: usize = 32;
 
+/// Most binary operators and map accesses in one statement. Chains (`a OR b OR …`) build trees
+/// as deep as they are long, which every later stage walks recursively: the bound keeps
+/// those walks shallow, whatever the input.
+const MAX_OPERATORS: usize = 256;
+
+/// Most values in one `IN (…)` list.
+const MAX_IN_LIST: usize = 1_000;
+
 /// Parses one OQL statement.
 pub fn parse(text: &str) -> Result<Statement, OqlError> {
     let tokens = lex(text)?;
@@ -29,6 +37,7 @@ pub fn parse(text: &str) -> Result<Statement, OqlError> {
         tokens,
         pos: 0,
         depth: 0,
+        operators: 0,
     };
     let statement = parser.statement()?;
     parser.eat(&Token::Semicolon);
@@ -40,6 +49,7 @@ struct Parser {
     tokens: Vec<Spanned>,
     pos: usize,
     depth: usize,
+    operators: usize,
 }
 
 fn is_keyword(word: &str) -> bool {
@@ -413,6 +423,22 @@ impl Parser {
         self.nested(Self::or)
     }
 
+    /// Counts one more operator (just read), refusing past [`MAX_OPERATORS`].
+    fn operator(&mut self) -> Result<(), OqlError> {
+        self.operators += 1;
+        if self.operators > MAX_OPERATORS {
+            let at = self.tokens[self.pos.saturating_sub(1)].span;
+            return Err(OqlError::syntax(
+                at,
+                format!("the query has more than {MAX_OPERATORS} operators"),
+            )
+            .with_hint(
+                "compare with a list instead of a chain, e.g. level IN ('error', 'fatal')",
+            ));
+        }
+        Ok(())
+    }
+
     fn binary(left: Expr, op: BinaryOp, right: Expr) -> Expr {
         let span = left.span.to(right.span);
         Expr {
@@ -428,6 +454,7 @@ impl Parser {
     fn or(&mut self) -> Result<Expr, OqlError> {
         let mut left = self.and()?;
         while self.eat_word("or") {
+            self.operator()?;
             let right = self.and()?;
             left = Self::binary(left, BinaryOp::Or, right);
         }
@@ -437,6 +464,7 @@ impl Parser {
     fn and(&mut self) -> Result<Expr, OqlError> {
         let mut left = self.not()?;
         while self.eat_word("and") {
+            self.operator()?;
             let right = self.not()?;
             left = Self::binary(left, BinaryOp::And, right);
         }
@@ -472,6 +500,7 @@ impl Parser {
         };
         if let Some(op) = op {
             self.advance();
+            self.operator()?;
             let right = self.additive()?;
             return Ok(Self::binary(left, op, right));
         }
@@ -499,6 +528,12 @@ impl Parser {
             self.expect(Token::LParen, "`(` and a list of values")?;
             let mut list = vec![self.expr()?];
             while self.eat(&Token::Comma) {
+                if list.len() == MAX_IN_LIST {
+                    return Err(OqlError::syntax(
+                        self.peek().span,
+                        format!("an IN list holds at most {MAX_IN_LIST} values"),
+                    ));
+                }
                 list.push(self.expr()?);
             }
             let end = self.expect(Token::RParen, "`,` or `)`")?;
@@ -538,6 +573,7 @@ impl Parser {
                 _ => return Ok(left),
             };
             self.advance();
+            self.operator()?;
             let right = self.multiplicative()?;
             left = Self::binary(left, op, right);
         }
@@ -553,6 +589,7 @@ impl Parser {
                 _ => return Ok(left),
             };
             self.advance();
+            self.operator()?;
             let right = self.unary()?;
             left = Self::binary(left, op, right);
         }
@@ -577,6 +614,7 @@ impl Parser {
     fn postfix(&mut self) -> Result<Expr, OqlError> {
         let mut expr = self.primary()?;
         while self.eat(&Token::LBracket) {
+            self.operator()?;
             let key = self.expr()?;
             let end = self.expect(Token::RBracket, "`]`")?;
             let span = expr.span.to(end);
@@ -799,5 +837,32 @@ mod tests {
         assert!(parse(&text).is_err());
         let text = format!("SELECT x FROM logs WHERE {}a", "NOT ".repeat(10_000));
         assert!(parse(&text).is_err());
+    }
+
+    #[test]
+    fn long_chains_and_lists_are_refused_not_overflowed() {
+        for text in [
+            format!("SELECT 1{} FROM logs", "+1".repeat(5_000)),
+            format!(
+                "SELECT x FROM logs WHERE a = 1{}",
+                " OR a = 1".repeat(5_000)
+            ),
+            format!("SELECT a{} FROM logs", "['k']".repeat(5_000)),
+        ] {
+            let error = parse(&text).unwrap_err();
+            assert!(error.message.contains("operators"), "{}", error.message);
+        }
+        let list = vec!["1"; 1_001].join(", ");
+        let error = parse(&format!("SELECT x FROM logs WHERE a IN ({list})")).unwrap_err();
+        assert!(
+            error.message.contains("at most 1000 values"),
+            "{}",
+            error.message
+        );
+        // Realistic sizes pass.
+        let chain = vec!["a = 1"; 100].join(" OR ");
+        assert!(parse(&format!("SELECT x FROM logs WHERE {chain}")).is_ok());
+        let list = vec!["1"; 1_000].join(", ");
+        assert!(parse(&format!("SELECT x FROM logs WHERE a IN ({list})")).is_ok());
     }
 }

@@ -353,27 +353,23 @@ impl Lower {
         Ok((side(a, b)?, side(b, a)?))
     }
 
-    /// `x [NOT] IN (…)`: one IN list when every item compares with `x` the same way; when
-    /// they differ (`attributes['k'] IN ('a', 5)`: as text, then as a number), the
-    /// comparisons one by one.
+    /// `x [NOT] IN (…)`: one IN list per way the items compare with `x` — usually one; two for
+    /// `attributes['k'] IN ('a', 5)` (as text, and as a number) — joined by OR (AND for NOT
+    /// IN), so the plan stays shallow however long the list.
     fn in_list(&mut self, expr: &RExpr, list: &[RExpr], negated: bool) -> Result<Expr, PlanError> {
-        let mut pairs = Vec::with_capacity(list.len());
+        let mut groups: Vec<(Expr, Vec<Expr>)> = Vec::new();
         for item in list {
-            pairs.push(self.compared(expr, item)?);
+            let (left, right) = self.compared(expr, item)?;
+            match groups.iter_mut().find(|(l, _)| *l == left) {
+                Some((_, items)) => items.push(right),
+                None => groups.push((left, vec![right])),
+            }
         }
-        let Some((first, _)) = pairs.first() else {
-            return Ok(lit(negated));
-        };
-        if pairs.iter().all(|(l, _)| l == first) {
-            let left = first.clone();
-            return Ok(left.in_list(pairs.into_iter().map(|(_, r)| r).collect(), negated));
-        }
-        let compared = pairs
+        Ok(groups
             .into_iter()
-            .map(|(l, r)| if negated { l.not_eq(r) } else { l.eq(r) });
-        Ok(compared
+            .map(|(left, items)| left.in_list(items, negated))
             .reduce(|a, b| if negated { a.and(b) } else { a.or(b) })
-            .expect("the list is not empty"))
+            .unwrap_or(lit(negated)))
     }
 
     /// A string literal compared with a timestamp: an RFC 3339 time.

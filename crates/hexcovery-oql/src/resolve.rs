@@ -310,6 +310,18 @@ pub fn resolve(
             };
             let mut group_by = Vec::new();
             for expr in &select.group_by {
+                if let ExprKind::Literal(Literal::Integer(n)) = expr.kind
+                    && (n == 0 || n as usize > items.len())
+                {
+                    let count = items.len();
+                    return Err(type_error(
+                        expr.span,
+                        format!(
+                            "GROUP BY {n} refers to no column: the query selects {count} column{}",
+                            if count == 1 { "" } else { "s" }
+                        ),
+                    ));
+                }
                 let resolved = match by_alias(expr) {
                     Some(e) => e,
                     None => scope.expr(expr)?,
@@ -352,6 +364,13 @@ pub fn resolve(
                     }
                     .expr(&item.expr)?,
                 };
+                if matches!(resolved.ty, ValueType::Map | ValueType::List) {
+                    return Err(type_error(
+                        resolved.span,
+                        format!("cannot ORDER BY a {}", resolved.ty.name()),
+                    )
+                    .with_hint("order by one value of a map, e.g. attributes['k']"));
+                }
                 order_by.push((resolved, item.descending));
             }
             let aggregate = !group_by.is_empty()
@@ -816,6 +835,13 @@ impl Scope<'_> {
                         Aggregate::Avg,
                         numeric_arg(arg.clone()).map(|_| ValueType::Float)?,
                     ),
+                    _ if matches!(arg.ty, ValueType::Map | ValueType::List) => {
+                        return Err(type_error(
+                            arg.span,
+                            format!("{lower}() compares values, but this is a {}", arg.ty.name()),
+                        )
+                        .with_hint("take one value out of a map, e.g. max(attributes['k'])"));
+                    }
                     "min" => (Aggregate::Min, arg.ty),
                     _ => (Aggregate::Max, arg.ty),
                 };
@@ -918,6 +944,28 @@ impl Scope<'_> {
                     .map(|e| e.ty)
                     .find(|t| *t != ValueType::Null)
                     .unwrap_or(ValueType::Null);
+                // Every argument must be of that type (numbers mix; NULL fits anywhere).
+                let fits = |t: ValueType| {
+                    t == ty || t == ValueType::Null || (t.is_numeric() && ty.is_numeric())
+                };
+                if let Some(odd) = resolved
+                    .iter()
+                    .find(|e| !fits(e.ty) || matches!(e.ty, ValueType::Map | ValueType::List))
+                {
+                    let message = if matches!(odd.ty, ValueType::Map | ValueType::List) {
+                        format!(
+                            "coalesce() takes single values, but this is a {}",
+                            odd.ty.name()
+                        )
+                    } else {
+                        format!(
+                            "coalesce() needs arguments of one type: the first is {}, this is {}",
+                            ty.with_article(),
+                            odd.ty.with_article()
+                        )
+                    };
+                    return Err(type_error(odd.span, message));
+                }
                 return Ok(RExpr {
                     kind: RKind::Scalar(Scalar::Coalesce, resolved),
                     ty,

@@ -95,6 +95,8 @@ pub fn metric_namespaces<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<Ta
     }
     namespaces
         .into_iter()
+        // A namespace all of whose metrics clashed has no columns of its own.
+        .filter(|(_, metrics)| !metrics.is_empty())
         .map(|(namespace, metrics)| {
             let key = |name: &str, ty| ColumnDef {
                 name: name.into(),
@@ -130,6 +132,7 @@ mod tests {
             "host.cpu_usage_pct",
             "host.mem.used_pct",
             "host.host",
+            "only.host",
             "http.server.duration",
             "uptime",
             "logs.count",

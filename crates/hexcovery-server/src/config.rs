@@ -53,6 +53,8 @@ pub struct ServerConfig {
     pub server_key: Option<String>,
     /// OQL: per-query time and memory limits, result cap, concurrency.
     pub query_limits: crate::query::QueryLimits,
+    /// Tests only: read "now" for heartbeats from this file (see `clock::Clock::File`).
+    pub test_clock_file: Option<PathBuf>,
 }
 
 impl ServerConfig {
@@ -71,6 +73,7 @@ impl ServerConfig {
             flush_interval: std::time::Duration::from_secs(10),
             server_key: None,
             query_limits: crate::query::QueryLimits::default(),
+            test_clock_file: None,
         }
     }
 

@@ -2,6 +2,7 @@
 //! route policy table, over the metastore. Only this crate knows HTTP.
 
 pub mod auth;
+pub mod clock;
 pub mod config;
 pub mod error;
 pub mod extract;
@@ -63,6 +64,10 @@ pub async fn serve(
     let mut store_config = StoreConfig::new(&config.data_dir);
     store_config.max_buffered_bytes = config.max_buffer_bytes;
     store_config.flush_interval = config.flush_interval;
+    // Files compaction replaced outlive the longest query that may be reading them.
+    store_config.delete_grace = store_config
+        .delete_grace
+        .max(config.query_limits.timeout + Duration::from_secs(30));
     // Requests may grow when resource attributes repeat per record, but not without bound.
     store_config.max_expanded_bytes = (config.max_request_bytes as u64)
         .saturating_mul(16)
@@ -77,6 +82,13 @@ pub async fn serve(
         telemetry: telemetry.clone(),
         usage: usage::UsageMeter::default(),
         queries: query::QueryEngine::new(config.query_limits.clone()),
+        clock: match &config.test_clock_file {
+            Some(path) => {
+                tracing::warn!(path = %path.display(), "heartbeat time comes from a test clock file");
+                clock::Clock::File(path.clone())
+            }
+            None => clock::Clock::System,
+        },
     };
     let (api_listener, http_addr) = bind(config.http_addr, "HTTP API").await?;
     let (grpc_listener, grpc_addr) = bind(config.grpc_addr, "OTLP/gRPC listener").await?;
@@ -182,11 +194,14 @@ pub async fn serve(
     Ok(())
 }
 
-/// Periodic work that needs the metastore: writing usage counts and enforcing each org's
+/// Periodic work that needs the metastore: writing usage counts, evaluating heartbeats (each
+/// second) and enforcing each org's
 /// telemetry retention.
 async fn upkeep(state: AppState, stop: watch::Receiver<bool>) {
     let mut usage_tick = tokio::time::interval(Duration::from_secs(5));
     let mut retention_tick = tokio::time::interval(Duration::from_secs(3_600));
+    let mut heartbeat_tick = tokio::time::interval(Duration::from_secs(1));
+    heartbeat_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let stop = stopped(stop);
     tokio::pin!(stop);
     loop {
@@ -198,7 +213,20 @@ async fn upkeep(state: AppState, stop: watch::Receiver<bool>) {
                 }
             }
             _ = retention_tick.tick() => enforce_retention(&state).await,
+            _ = heartbeat_tick.tick() => evaluate_heartbeats(&state).await,
         }
+    }
+}
+
+/// Records the heartbeat transitions time caused (late, down, a run past its maximum).
+async fn evaluate_heartbeats(state: &AppState) {
+    match state.meta.evaluate_heartbeats(state.clock.now()).await {
+        Ok(events) => {
+            for e in events {
+                tracing::info!(org = %e.org_id, monitor = %e.monitor, from = e.from.as_str(), to = e.to.as_str(), at = %e.at, "heartbeat state changed");
+            }
+        }
+        Err(e) => tracing::error!(error = %e, "evaluating heartbeats failed; will retry"),
     }
 }
 

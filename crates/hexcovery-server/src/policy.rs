@@ -114,6 +114,43 @@ pub fn route_table() -> Vec<RouteSpec> {
         route(M::GET, "/api/v1/usage", User(Admin), usage::list),
         route(M::POST, "/api/v1/dsl", KeyOrUser(Viewer), dsl::run),
         route(
+            M::POST,
+            "/api/v1/heartbeat/{name}",
+            KeyOnly,
+            heartbeats::success,
+        ),
+        route(
+            M::POST,
+            "/api/v1/heartbeat/{name}/start",
+            KeyOnly,
+            heartbeats::start,
+        ),
+        route(
+            M::POST,
+            "/api/v1/heartbeat/{name}/fail",
+            KeyOnly,
+            heartbeats::fail,
+        ),
+        route(M::GET, "/api/v1/heartbeats", User(Viewer), heartbeats::list),
+        route(
+            M::GET,
+            "/api/v1/heartbeats/{name}",
+            User(Viewer),
+            heartbeats::show,
+        ),
+        route(
+            M::PATCH,
+            "/api/v1/heartbeats/{name}",
+            User(Editor),
+            heartbeats::update,
+        ),
+        route(
+            M::DELETE,
+            "/api/v1/heartbeats/{name}",
+            User(Editor),
+            heartbeats::remove,
+        ),
+        route(
             M::GET,
             "/api/v1/annotations",
             KeyOrUser(Viewer),

@@ -1,6 +1,7 @@
 //! `AppState`: what every handler shares — the metastore, telemetry store, usage meter,
 //! query engine, token keys and configuration.
 
+use crate::clock::Clock;
 use crate::config::ServerConfig;
 use crate::query::QueryEngine;
 use crate::usage::UsageMeter;
@@ -17,6 +18,7 @@ pub struct AppState {
     pub telemetry: TelemetryStore,
     pub usage: UsageMeter,
     pub queries: QueryEngine,
+    pub clock: Clock,
 }
 
 impl AppState {

@@ -36,6 +36,9 @@ pub struct StoreConfig {
     pub max_expanded_bytes: u64,
     /// An hour partition with at least this many small files has them merged into one.
     pub compaction_min_files: usize,
+    /// How long files replaced by compaction stay readable: longer than any query may run,
+    /// so a query planned against them finishes.
+    pub delete_grace: Duration,
 }
 
 impl StoreConfig {
@@ -47,6 +50,7 @@ impl StoreConfig {
             max_buffered_bytes: 1 << 30,
             compaction_min_files: 4,
             max_expanded_bytes: 256 << 20,
+            delete_grace: Duration::from_secs(60),
         }
     }
 }
@@ -125,9 +129,6 @@ fn now_nanos() -> i64 {
 
 /// Parquet files smaller than this are merged by compaction.
 const COMPACT_INPUT_BYTES: u64 = 64 << 20;
-
-/// How long replaced files stay readable for queries already planned against them.
-const DELETE_GRACE: Duration = Duration::from_secs(60);
 
 impl TelemetryStore {
     /// Opens the store on local disk and replays every org's write-ahead log.
@@ -545,7 +546,7 @@ impl TelemetryStore {
             let mut doomed = self.inner.doomed.lock().expect("doomed lock");
             let (due, wait): (Vec<_>, Vec<_>) = doomed
                 .drain(..)
-                .partition(|(t, _)| all || t.elapsed() >= DELETE_GRACE);
+                .partition(|(t, _)| all || t.elapsed() >= self.inner.config.delete_grace);
             *doomed = wait;
             due.into_iter().map(|(_, p)| p).collect()
         };

@@ -83,6 +83,9 @@ struct ServeArgs {
     /// OQL: queries that execute at once; more wait for a slot within their time limit.
     #[arg(long, env = "HEXCOVERY_QUERY_CONCURRENCY", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=256))]
     query_concurrency: u32,
+    /// Tests only: read the current time for heartbeats from this file (RFC 3339).
+    #[arg(long, env = "HEXCOVERY_TEST_CLOCK_FILE", hide = true)]
+    test_clock_file: Option<std::path::PathBuf>,
 }
 
 impl Cli {
@@ -112,6 +115,7 @@ impl Cli {
                         max_rows: args.query_max_rows as usize,
                         concurrency: args.query_concurrency as usize,
                     },
+                    test_clock_file: args.test_clock_file,
                 };
                 hexcovery_server::serve(config, shutdown_signal()).await
             }

@@ -208,6 +208,12 @@ async fn bad_annotations_are_refused_and_change_nothing() {
     )
     .await
     .expect_error(400, "invalid_query");
+    api.get(
+        "/api/v1/annotations?before=0190f5e4-0000-7000-8000-00000000beef",
+        &cred,
+    )
+    .await
+    .expect_error(400, "invalid_query");
     api.get("/api/v1/annotations?from=soon", &cred)
         .await
         .expect_error(400, "invalid_query");

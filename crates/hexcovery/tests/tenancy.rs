@@ -53,7 +53,13 @@ async fn another_orgs_ids_answer_404_on_every_by_id_route() {
         .unwrap()
         .to_string();
 
+    let b_key = Cred::Key(key_b_secret.clone());
+    api.post("/api/v1/heartbeat/b-backup", &b_key, json!({}))
+        .await
+        .expect(202);
+
     let ids: HashMap<&str, &str> = HashMap::from([
+        ("/api/v1/heartbeats/{name}", "b-backup"),
         ("/api/v1/annotations/{id}", annotation_b.as_str()),
         ("/api/v1/users/{id}", viewer_b.user_id.as_str()),
         ("/api/v1/api-keys/{id}", key_b.as_str()),
@@ -62,9 +68,11 @@ async fn another_orgs_ids_answer_404_on_every_by_id_route() {
     ]);
 
     let mut checked = 0;
+    // Pings name a monitor of the caller's own org: org A pinging "b-backup" is A's own
+    // monitor of that name (checked below), not a way into B's.
     for (method, path, _) in route_policies()
         .into_iter()
-        .filter(|(_, p, _)| p.contains('{'))
+        .filter(|(_, p, _)| p.contains('{') && !p.starts_with("/api/v1/heartbeat/"))
     {
         let b_id = ids.get(path).unwrap_or_else(|| {
             panic!("add {path} to this test: which of org B's objects does it take?")
@@ -73,6 +81,8 @@ async fn another_orgs_ids_answer_404_on_every_by_id_route() {
         let body = matches!(method.as_str(), "PATCH" | "PUT" | "POST").then(|| {
             if path.starts_with("/api/v1/annotations") {
                 json!({ "name": "deploy/a", "title": "taken over" })
+            } else if path.starts_with("/api/v1/heartbeats") {
+                json!({ "paused": true })
             } else {
                 json!({ "role": "admin" })
             }
@@ -107,9 +117,27 @@ async fn another_orgs_ids_answer_404_on_every_by_id_route() {
     }
     assert_eq!(
         checked,
-        ids.len() + 3,
-        "PATCH and DELETE users; DELETE keys, invites, sessions; GET, PUT and DELETE annotations"
+        ids.len() + 5,
+        "PATCH and DELETE users; DELETE keys, invites, sessions; GET, PUT and DELETE annotations; GET, PATCH and DELETE heartbeats"
     );
+    // Org A's ping to the same name makes A's own monitor; B's keeps its one ping.
+    let (_, key_a_secret) = api.create_key(&admin_a, "a-agent").await;
+    api.post(
+        "/api/v1/heartbeat/b-backup/fail",
+        &Cred::Key(key_a_secret),
+        json!({}),
+    )
+    .await
+    .expect(202);
+    let b_monitor = api
+        .get("/api/v1/heartbeats/b-backup", &admin_b.jwt())
+        .await
+        .expect(200);
+    assert_eq!(
+        (b_monitor["state"].as_str(), b_monitor["paused"].as_bool()),
+        (Some("up"), Some(false))
+    );
+    assert_eq!(b_monitor["pings"].as_array().unwrap().len(), 1);
     let annotation = api
         .get(
             &format!("/api/v1/annotations/{annotation_b}"),

@@ -217,7 +217,14 @@ impl QueryEngine {
                 QueryError::MemoryLimit(self.limits.memory_bytes)
             }
             DataFusionError::ArrowError(e, _) => QueryError::Failed(e.to_string()),
-            DataFusionError::Execution(message) => QueryError::Failed(message.clone()),
+            // Type coercion and planning of a query the resolver accepted: the query, not the
+            // server, is at fault — but say it, so the resolver learns to catch it earlier.
+            DataFusionError::Execution(message)
+            | DataFusionError::Plan(message)
+            | DataFusionError::NotImplemented(message) => {
+                tracing::warn!(%message, "DataFusion refused an OQL query the resolver accepted");
+                QueryError::Failed(message.clone())
+            }
             _ => QueryError::Internal(error.into()),
         }
     }

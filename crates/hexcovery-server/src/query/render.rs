@@ -121,6 +121,15 @@ fn values(array: &dyn Array) -> anyhow::Result<Vec<Value>> {
                 })
                 .collect::<anyhow::Result<_>>()?
         }
+        // Unsigned and signed integers mixed in arithmetic come back as decimals.
+        DataType::Decimal128(_, scale) => {
+            let divisor = 10f64.powi(i32::from(*scale));
+            array
+                .as_primitive::<datafusion::arrow::datatypes::Decimal128Type>()
+                .iter()
+                .map(|v| v.map_or(Value::Null, |v| number(v as f64 / divisor)))
+                .collect()
+        }
         DataType::Dictionary(_, value_type) => {
             let plain = datafusion::arrow::compute::cast(array, value_type)?;
             values(plain.as_ref())?

@@ -18,6 +18,9 @@ pub struct ScanStats {
     pub elapsed_ms: u64,
     /// Parquet files opened; files outside the time range are never opened.
     pub files_scanned: u64,
+    /// Paths counted in `files_scanned` (a file split over several partitions counts once).
+    #[serde(skip)]
+    paths: std::collections::BTreeSet<String>,
 }
 
 impl ScanStats {
@@ -32,11 +35,10 @@ impl ScanStats {
         if let Some(exec) = plan.downcast_ref::<DataSourceExec>() {
             let source = exec.data_source();
             if let Some(files) = source.downcast_ref::<FileScanConfig>() {
-                self.files_scanned += files
-                    .file_groups
-                    .iter()
-                    .map(|g| g.len() as u64)
-                    .sum::<u64>();
+                for file in files.file_groups.iter().flat_map(|g| g.iter()) {
+                    self.paths.insert(file.object_meta.location.to_string());
+                }
+                self.files_scanned = self.paths.len() as u64;
                 if let Some(metrics) = exec.metrics() {
                     self.rows_scanned += metrics.output_rows().unwrap_or(0) as u64;
                     if let Some(MetricValue::Count { count, .. }) =

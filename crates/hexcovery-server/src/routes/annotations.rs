@@ -176,6 +176,21 @@ pub async fn list(
     RawQuery(query): RawQuery,
 ) -> ApiResult<Json<Value>> {
     let (filter, page) = filter_and_page(query.as_deref())?;
+    // The cursor is an annotation of this org; one deleted since (or never this org's)
+    // cannot mark a place in the list, and an empty page would look like the end.
+    if let Some(before) = page.before {
+        match state.meta.get_annotation(principal.org_id(), before).await {
+            Ok(_) => {}
+            Err(hexcovery_meta::MetaError::NotFound(_)) => {
+                return Err(ApiError::bad_request(
+                    "invalid_query",
+                    "before: no such annotation; start again from the first page",
+                )
+                .with("field", "before"));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
     let annotations = state
         .meta
         .list_annotations(principal.org_id(), &filter, page)

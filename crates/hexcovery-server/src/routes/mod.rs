@@ -6,6 +6,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod dsl;
 pub mod health;
+pub mod heartbeats;
 pub mod invites;
 pub mod org;
 pub mod session_auth;

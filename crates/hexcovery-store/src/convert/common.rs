@@ -164,18 +164,17 @@ fn append_attributes(
     builder: &mut MapBuilder<StringBuilder, StringBuilder>,
     attributes: &[KeyValue],
 ) {
-    // Short lists (the usual case) are checked by scanning; long ones through a set, so a
-    // hostile record with millions of keys costs linear time.
-    let mut seen =
-        (attributes.len() > 16).then(|| std::collections::HashSet::with_capacity(attributes.len()));
-    for (i, kv) in attributes.iter().enumerate() {
-        let repeated = match seen.as_mut() {
-            Some(seen) => !seen.insert(kv.key.as_str()),
-            None => attributes[..i].iter().any(|earlier| earlier.key == kv.key),
-        };
-        if repeated {
+    // Sorted by key, so equal attribute sets are equal maps whatever order the sender used
+    // (metric series are grouped by them); the sort is stable, so of a repeated key the first
+    // value wins.
+    let mut sorted: Vec<&KeyValue> = attributes.iter().collect();
+    sorted.sort_by(|a, b| a.key.cmp(&b.key));
+    let mut previous: Option<&str> = None;
+    for kv in sorted {
+        if previous == Some(kv.key.as_str()) {
             continue;
         }
+        previous = Some(kv.key.as_str());
         builder.keys().append_value(&kv.key);
         match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
             Some(any_value::Value::StringValue(s)) => builder.values().append_value(s),
@@ -328,7 +327,7 @@ mod tests {
     }
 
     #[test]
-    fn long_attribute_lists_dedupe_through_a_set() {
+    fn attribute_maps_are_sorted_and_keep_the_first_of_a_repeated_key() {
         use arrow::array::{Array, AsArray};
         let mut attributes: Vec<KeyValue> = (0..40)
             .map(|i| KeyValue {
@@ -347,7 +346,17 @@ mod tests {
         let tail = columns.finish_tail();
         let entries = tail[0].as_map().value(0);
         assert_eq!(entries.len(), 40);
-        assert_eq!(entries.column(1).as_string::<i32>().value(3), "3");
+        let keys: Vec<&str> = entries
+            .column(0)
+            .as_string::<i32>()
+            .iter()
+            .flatten()
+            .collect();
+        let mut sorted = keys.clone();
+        sorted.sort_unstable();
+        assert_eq!(keys, sorted);
+        let k3 = keys.iter().position(|k| *k == "k3").unwrap();
+        assert_eq!(entries.column(1).as_string::<i32>().value(k3), "3");
     }
 
     #[test]
