@@ -7,12 +7,14 @@ pub mod jwt;
 pub mod password;
 pub mod random;
 pub mod role;
+pub mod secret_box;
 pub mod server_key;
 
 pub use api_key::{ApiKey, ApiKeyFormatError};
 pub use jwt::{ACCESS_TOKEN_TTL_SECS, AccessClaims, JwtError, JwtKeys};
 pub use password::{PasswordError, hash_password, validate_password, verify_password};
 pub use role::{Role, UnknownRole};
+pub use secret_box::SecretBox;
 pub use server_key::ServerKey;
 
 /// Compares two secrets (or secret digests) in time independent of where they differ.

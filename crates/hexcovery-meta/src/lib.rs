@@ -209,6 +209,50 @@ pub trait Metastore: Send + Sync + 'static {
     /// `now` and returns the transitions recorded.
     async fn evaluate_heartbeats(&self, now: DateTime<Utc>) -> MetaResult<Vec<HeartbeatEvent>>;
 
+    // --- notification channels and deliveries ---
+    async fn create_notification_channel(
+        &self,
+        org_id: Uuid,
+        new: NewNotificationChannel,
+        now: DateTime<Utc>,
+    ) -> MetaResult<NotificationChannel>;
+    async fn list_notification_channels(
+        &self,
+        org_id: Uuid,
+    ) -> MetaResult<Vec<NotificationChannel>>;
+    async fn delete_notification_channel(
+        &self,
+        org_id: Uuid,
+        id: Uuid,
+    ) -> MetaResult<NotificationChannel>;
+    /// Queues `payload` for every channel of the org, due now; returns the deliveries.
+    async fn enqueue_notification(
+        &self,
+        org_id: Uuid,
+        event: &str,
+        payload: &str,
+        now: DateTime<Utc>,
+    ) -> MetaResult<Vec<Delivery>>;
+    /// Pending deliveries (of any org) whose next attempt is due, with their channels.
+    async fn due_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> MetaResult<Vec<(Delivery, NotificationChannel)>>;
+    async fn record_delivery(
+        &self,
+        id: Uuid,
+        result: DeliveryResult,
+        now: DateTime<Utc>,
+    ) -> MetaResult<()>;
+    /// A channel's deliveries, newest first.
+    async fn list_deliveries(
+        &self,
+        org_id: Uuid,
+        channel_id: Uuid,
+        limit: u32,
+    ) -> MetaResult<Vec<Delivery>>;
+
     // --- audit ---
     async fn record_audit(&self, event: NewAuditEvent) -> MetaResult<()>;
     async fn list_audit(&self, org_id: Uuid, page: Page) -> MetaResult<Vec<AuditEvent>>;

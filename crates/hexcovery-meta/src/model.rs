@@ -455,3 +455,60 @@ pub struct MonitorPatch {
     pub max_runtime_secs: Option<Option<u32>>,
     pub paused: Option<bool>,
 }
+
+/// Where an org's alerts go: a webhook.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct NotificationChannel {
+    pub id: Uuid,
+    pub name: String,
+    pub kind: &'static str,
+    pub url: String,
+    /// The sealed signing secret (never shown; the API says only whether there is one).
+    #[serde(skip)]
+    pub secret_sealed: Option<String>,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewNotificationChannel {
+    pub name: String,
+    pub url: String,
+    pub secret_sealed: Option<String>,
+    pub created_by: String,
+}
+
+/// One message for one channel, and where its delivery stands.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Delivery {
+    pub id: Uuid,
+    #[serde(skip)]
+    pub org_id: Uuid,
+    pub channel_id: Uuid,
+    /// What happened, e.g. `heartbeat.down`.
+    pub event: String,
+    /// The JSON body sent.
+    pub payload: String,
+    pub status: String,
+    pub attempts: u32,
+    pub next_attempt_at: DateTime<Utc>,
+    /// Why the latest failed attempt failed (kept once a later attempt succeeds).
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+/// How an attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryResult {
+    Delivered,
+    /// Try again at this time.
+    Retry {
+        error: String,
+        at: DateTime<Utc>,
+    },
+    /// Given up.
+    Failed {
+        error: String,
+    },
+}

@@ -4,6 +4,7 @@
 
 mod annotations;
 mod heartbeats;
+mod notifications;
 
 use crate::Metastore;
 use crate::error::{MetaError, MetaResult};
@@ -1064,6 +1065,66 @@ impl Metastore for SqliteMetastore {
 
     async fn evaluate_heartbeats(&self, now: DateTime<Utc>) -> MetaResult<Vec<HeartbeatEvent>> {
         self.heartbeat_evaluate(now).await
+    }
+
+    async fn create_notification_channel(
+        &self,
+        org_id: Uuid,
+        new: NewNotificationChannel,
+        now: DateTime<Utc>,
+    ) -> MetaResult<NotificationChannel> {
+        self.channel_create(org_id, new, now).await
+    }
+
+    async fn list_notification_channels(
+        &self,
+        org_id: Uuid,
+    ) -> MetaResult<Vec<NotificationChannel>> {
+        self.channel_list(org_id).await
+    }
+
+    async fn delete_notification_channel(
+        &self,
+        org_id: Uuid,
+        id: Uuid,
+    ) -> MetaResult<NotificationChannel> {
+        self.channel_delete(org_id, id).await
+    }
+
+    async fn enqueue_notification(
+        &self,
+        org_id: Uuid,
+        event: &str,
+        payload: &str,
+        now: DateTime<Utc>,
+    ) -> MetaResult<Vec<Delivery>> {
+        self.delivery_enqueue(org_id, event, payload, now).await
+    }
+
+    async fn due_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> MetaResult<Vec<(Delivery, NotificationChannel)>> {
+        self.delivery_due(now, limit).await
+    }
+
+    async fn record_delivery(
+        &self,
+        id: Uuid,
+        result: DeliveryResult,
+        now: DateTime<Utc>,
+    ) -> MetaResult<()> {
+        self.delivery_record(id, result, now).await
+    }
+
+    async fn list_deliveries(
+        &self,
+        org_id: Uuid,
+        channel_id: Uuid,
+        limit: u32,
+    ) -> MetaResult<Vec<Delivery>> {
+        self.delivery_list(org_id, channel_id, limit).await
     }
 
     async fn list_audit(&self, org_id: Uuid, page: Page) -> MetaResult<Vec<AuditEvent>> {

@@ -7,6 +7,7 @@ pub mod config;
 pub mod error;
 pub mod extract;
 mod ingest;
+pub mod notify;
 pub mod policy;
 pub mod query;
 mod routes;
@@ -55,6 +56,8 @@ pub async fn serve(
     config: ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    // Outgoing TLS (webhooks) uses ring; another provider may already be installed.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
     let server_key = server_key::load_or_create(&config)?;
@@ -82,6 +85,15 @@ pub async fn serve(
         telemetry: telemetry.clone(),
         usage: usage::UsageMeter::default(),
         queries: query::QueryEngine::new(config.query_limits.clone()),
+        secrets: Arc::new(hexcovery_auth::SecretBox::new(
+            server_key.derive("notification-secrets"),
+        )),
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(notify::ATTEMPT_TIMEOUT)
+            .user_agent(concat!("hexcovery/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .context("building the webhook HTTP client")?,
         clock: match &config.test_clock_file {
             Some(path) => {
                 tracing::warn!(path = %path.display(), "heartbeat time comes from a test clock file");
@@ -126,6 +138,7 @@ pub async fn serve(
             .clone()
             .run_maintenance(stopped(background_stop.clone())),
     );
+    let dispatcher = tokio::spawn(notify::run(state.clone(), background_stop.clone()));
     let upkeep = tokio::spawn(upkeep(state.clone(), background_stop));
 
     shutdown.await;
@@ -186,6 +199,7 @@ pub async fn serve(
     let _ = stop_background.send(true);
     maintenance.await?;
     upkeep.await?;
+    dispatcher.await?;
     if let Err(e) = state.usage.flush(meta.as_ref()).await {
         tracing::error!(error = %e, "could not record the last usage counts");
     }
@@ -221,11 +235,7 @@ async fn upkeep(state: AppState, stop: watch::Receiver<bool>) {
 /// Records the heartbeat transitions time caused (late, down, a run past its maximum).
 async fn evaluate_heartbeats(state: &AppState) {
     match state.meta.evaluate_heartbeats(state.clock.now()).await {
-        Ok(events) => {
-            for e in events {
-                tracing::info!(org = %e.org_id, monitor = %e.monitor, from = e.from.as_str(), to = e.to.as_str(), at = %e.at, "heartbeat state changed");
-            }
-        }
+        Ok(events) => notify::on_transitions(state, &events).await,
         Err(e) => tracing::error!(error = %e, "evaluating heartbeats failed; will retry"),
     }
 }

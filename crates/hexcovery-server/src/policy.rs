@@ -114,6 +114,30 @@ pub fn route_table() -> Vec<RouteSpec> {
         route(M::GET, "/api/v1/usage", User(Admin), usage::list),
         route(M::POST, "/api/v1/dsl", KeyOrUser(Viewer), dsl::run),
         route(
+            M::GET,
+            "/api/v1/notification-channels",
+            User(Admin),
+            channels::list,
+        ),
+        route(
+            M::POST,
+            "/api/v1/notification-channels",
+            User(Admin),
+            channels::create,
+        ),
+        route(
+            M::DELETE,
+            "/api/v1/notification-channels/{id}",
+            User(Admin),
+            channels::remove,
+        ),
+        route(
+            M::GET,
+            "/api/v1/notification-channels/{id}/deliveries",
+            User(Admin),
+            channels::deliveries,
+        ),
+        route(
             M::POST,
             "/api/v1/heartbeat/{name}",
             KeyOnly,

@@ -19,6 +19,10 @@ pub struct AppState {
     pub usage: UsageMeter,
     pub queries: QueryEngine,
     pub clock: Clock,
+    /// Seals secrets the server must read back (webhook signing secrets).
+    pub secrets: Arc<hexcovery_auth::SecretBox>,
+    /// Outgoing HTTP (webhooks): no redirects, a timeout per attempt.
+    pub http: reqwest::Client,
 }
 
 impl AppState {

@@ -354,3 +354,163 @@ async fn who_may_ping_and_who_may_manage() {
         .await
         .expect_error(404, "not_found");
 }
+
+/// A local webhook receiver: records every request; answers 500 to the first, 200 after.
+struct Receiver {
+    url: String,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<(axum::http::HeaderMap, String)>>>,
+}
+
+async fn receiver() -> Receiver {
+    use axum::http::{HeaderMap, StatusCode};
+    let seen: std::sync::Arc<std::sync::Mutex<Vec<(HeaderMap, String)>>> = Default::default();
+    let log = seen.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: HeaderMap, body: String| {
+            let log = log.clone();
+            async move {
+                let mut log = log.lock().unwrap();
+                log.push((headers, body));
+                if log.len() == 1 {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                } else {
+                    StatusCode::OK
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    Receiver { url, seen }
+}
+
+impl Receiver {
+    async fn wait_for(&self, count: usize) -> Vec<(axum::http::HeaderMap, String)> {
+        let wait = async {
+            loop {
+                {
+                    let seen = self.seen.lock().unwrap();
+                    if seen.len() >= count {
+                        return seen.clone();
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(30), wait)
+            .await
+            .expect("the webhook arrives")
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn down_monitors_notify_a_signed_webhook_with_retries() {
+    use hmac::{KeyInit, Mac};
+    let hook = receiver().await;
+    let data = tempfile::tempdir().unwrap();
+    let clock = Clock::new(data.path(), "2026-11-22T10:00:00Z");
+    let server = start_server(data.path(), &clock);
+    let api = server.api();
+    let admin = api.signup("acme").await;
+    let (_, key) = api.create_key(&admin, "cron").await;
+    let secret = "whsec_0123456789abcdef";
+    let channel = api
+        .post(
+            "/api/v1/notification-channels",
+            &admin.jwt(),
+            json!({"name": "ops", "url": hook.url, "secret": secret}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(channel["has_secret"], true);
+    assert!(
+        !channel.to_string().contains(secret),
+        "the secret is never shown"
+    );
+    let channel_id = channel["id"].as_str().unwrap().to_string();
+
+    api.post("/api/v1/heartbeat/etl", &Cred::Key(key), json!({}))
+        .await
+        .expect(202);
+    clock.set_minutes(66); // due at 60, grace 5 min: down at 65
+    let first = hook.wait_for(1).await;
+    assert_eq!(first[0].0["x-hexcovery-event"], "heartbeat.down");
+    // The endpoint failed; the next attempt is 10 s later on the server's clock.
+    clock.set_minutes(67);
+    let both = hook.wait_for(2).await;
+    let (headers, body) = &both[1];
+    assert_eq!(
+        headers["x-hexcovery-delivery"],
+        first[0].0["x-hexcovery-delivery"]
+    );
+    let payload: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(
+        (payload["type"].as_str(), payload["monitor"].as_str()),
+        (Some("heartbeat.down"), Some("etl"))
+    );
+    assert_eq!(clock.minutes(&payload["at"]), 65);
+    let timestamp = headers["x-hexcovery-timestamp"].to_str().unwrap();
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{timestamp}.{body}").as_bytes());
+    let expected = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+    assert_eq!(headers["x-hexcovery-signature"].to_str().unwrap(), expected);
+
+    let deliveries_path = format!("/api/v1/notification-channels/{channel_id}/deliveries");
+    let wait = async {
+        loop {
+            let d = api.get(&deliveries_path, &admin.jwt()).await.expect(200);
+            if d["deliveries"][0]["status"] == "delivered" {
+                return d;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    let deliveries = tokio::time::timeout(Duration::from_secs(30), wait)
+        .await
+        .unwrap();
+    assert_eq!(deliveries["deliveries"][0]["attempts"], 2);
+    assert_eq!(
+        deliveries["deliveries"][0]["last_error"],
+        "the endpoint answered 500 Internal Server Error"
+    );
+
+    // Channels are the admins' and the org's own.
+    let other = api.signup("globex").await;
+    api.delete(
+        &format!("/api/v1/notification-channels/{channel_id}"),
+        &other.jwt(),
+    )
+    .await
+    .expect_error(404, "not_found");
+    api.get(&deliveries_path, &other.jwt())
+        .await
+        .expect_error(404, "not_found");
+    for (body, field) in [
+        (json!({"name": "x", "url": "ftp://example.com/hook"}), "url"),
+        (json!({"name": "x", "url": "not a url"}), "url"),
+        (
+            json!({"name": "x", "url": "https://example.com", "secret": "short"}),
+            "secret",
+        ),
+        (json!({"name": " ", "url": "https://example.com"}), "name"),
+    ] {
+        let answer = api
+            .post("/api/v1/notification-channels", &admin.jwt(), body)
+            .await;
+        answer.expect_error(400, "invalid_field");
+        assert_eq!(answer.body["error"]["field"], field);
+    }
+    let list = api
+        .get("/api/v1/notification-channels", &admin.jwt())
+        .await
+        .expect(200);
+    assert_eq!(list["notification_channels"].as_array().unwrap().len(), 1);
+    api.delete(
+        &format!("/api/v1/notification-channels/{channel_id}"),
+        &admin.jwt(),
+    )
+    .await
+    .expect(204);
+}

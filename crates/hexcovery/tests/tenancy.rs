@@ -58,8 +58,25 @@ async fn another_orgs_ids_answer_404_on_every_by_id_route() {
         .await
         .expect(202);
 
+    let channel_b = api
+        .post(
+            "/api/v1/notification-channels",
+            &admin_b.jwt(),
+            json!({ "name": "b-ops", "url": "https://hooks.org-b.io/x" }),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
     let ids: HashMap<&str, &str> = HashMap::from([
         ("/api/v1/heartbeats/{name}", "b-backup"),
+        ("/api/v1/notification-channels/{id}", channel_b.as_str()),
+        (
+            "/api/v1/notification-channels/{id}/deliveries",
+            channel_b.as_str(),
+        ),
         ("/api/v1/annotations/{id}", annotation_b.as_str()),
         ("/api/v1/users/{id}", viewer_b.user_id.as_str()),
         ("/api/v1/api-keys/{id}", key_b.as_str()),
@@ -118,7 +135,15 @@ async fn another_orgs_ids_answer_404_on_every_by_id_route() {
     assert_eq!(
         checked,
         ids.len() + 5,
-        "PATCH and DELETE users; DELETE keys, invites, sessions; GET, PUT and DELETE annotations; GET, PATCH and DELETE heartbeats"
+        "PATCH and DELETE users; DELETE keys, invites, sessions, channels; GET deliveries; GET, PUT and DELETE annotations; GET, PATCH and DELETE heartbeats"
+    );
+    let channels = api
+        .get("/api/v1/notification-channels", &admin_b.jwt())
+        .await
+        .expect(200);
+    assert_eq!(
+        channels["notification_channels"][0]["id"],
+        channel_b.as_str()
     );
     // Org A's ping to the same name makes A's own monitor; B's keeps its one ping.
     let (_, key_a_secret) = api.create_key(&admin_a, "a-agent").await;

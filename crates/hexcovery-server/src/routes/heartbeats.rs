@@ -102,9 +102,7 @@ async fn ping(
             state.clock.now(),
         )
         .await?;
-    for e in &outcome.events {
-        tracing::info!(org = %e.org_id, monitor = %e.monitor, from = e.from.as_str(), to = e.to.as_str(), "heartbeat state changed");
-    }
+    crate::notify::on_transitions(&state, &outcome.events).await;
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({ "monitor": outcome.monitor, "created": outcome.created })),
@@ -259,9 +257,7 @@ pub async fn update(
         paused: change.paused,
     };
     let (monitor, events) = state.meta.update_heartbeat(org, &name, patch, now).await?;
-    for e in &events {
-        tracing::info!(org = %e.org_id, monitor = %e.monitor, from = e.from.as_str(), to = e.to.as_str(), "heartbeat state changed");
-    }
+    crate::notify::on_transitions(&state, &events).await;
     state
         .audit(
             NewAuditEvent::success(org, Actor::user(&session.user), "heartbeat.update")

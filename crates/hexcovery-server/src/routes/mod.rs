@@ -4,6 +4,7 @@
 pub mod annotations;
 pub mod api_keys;
 pub mod audit;
+pub mod channels;
 pub mod dsl;
 pub mod health;
 pub mod heartbeats;

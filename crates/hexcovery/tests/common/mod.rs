@@ -42,6 +42,8 @@ impl TestServer {
 
     /// A server on an existing data directory (to test restarts).
     pub fn start_in(data_dir: &Path, extra_args: &[&str]) -> Self {
+        // Test HTTP clients speak TLS through ring (reqwest is built without a provider).
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let mut child = Command::new(env!("CARGO_BIN_EXE_hexcovery"))
             .arg("serve")
             .arg("--data-dir")
