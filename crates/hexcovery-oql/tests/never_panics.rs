@@ -4,16 +4,12 @@
 //! a failure reproduces; `fuzz/` holds the coverage-guided version of the same property.
 
 use chrono::{TimeZone, Utc};
-use datafusion::datasource::empty::EmptyTable;
-use datafusion::datasource::provider_as_source;
+mod common;
+
+use common::{catalog, plan_over_empty_tables};
 use datafusion::prelude::SessionContext;
-use hexcovery_oql::catalog::TableDef;
-use hexcovery_oql::plan::scanned_table;
 use hexcovery_oql::resolve::Resolved;
-use hexcovery_oql::tables::org_tables;
-use hexcovery_oql::{PlanError, parse, plan, resolve};
-use hexcovery_store::schema::{LOGS, METRICS, SPANS};
-use std::sync::Arc;
+use hexcovery_oql::{PlanError, parse, resolve};
 
 /// xorshift64*: small, fast, good enough to vary inputs.
 struct Rng(u64);
@@ -29,11 +25,6 @@ impl Rng {
     fn below(&mut self, n: usize) -> usize {
         (self.next() % n as u64) as usize
     }
-}
-
-/// The real tables (their stored schemas) and a `host` metric namespace.
-fn catalog() -> Vec<TableDef> {
-    org_tables(&LOGS, &SPANS, &METRICS, ["host.cpu", "host.mem"])
 }
 
 const PIECES: &[&str] = &[
@@ -70,7 +61,7 @@ const PIECES: &[&str] = &[
     "duration_ms",
     "timestamp",
     "body",
-    "cpu",
+    "cpu_usage_pct",
     "attributes",
     "lower",
     "round",
@@ -124,13 +115,7 @@ fn check(text: &str) -> bool {
     let Ok(Resolved::Select(query)) = resolve(text, &statement, &catalog(), now) else {
         return false;
     };
-    let schema = match scanned_table(&query.table.kind) {
-        "logs" => LOGS.clone(),
-        "spans" => SPANS.clone(),
-        _ => METRICS.clone(),
-    };
-    let source = provider_as_source(Arc::new(EmptyTable::new(schema)));
-    match plan(&query, source) {
+    match plan_over_empty_tables(&query) {
         Ok(plan) => {
             // The analyzer (type coercion) and optimizer accept it too, as execution needs.
             let state = SessionContext::new().state();

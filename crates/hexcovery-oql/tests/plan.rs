@@ -2,44 +2,12 @@
 //! real table schemas (and a `host` metric namespace) at a fixed time — the DataFusion logical
 //! plan, or the error as a user sees it.
 
+mod common;
+
 use chrono::{TimeZone, Utc};
-use datafusion::datasource::empty::EmptyTable;
-use datafusion::datasource::provider_as_source;
-use hexcovery_oql::catalog::TableDef;
-use hexcovery_oql::plan::scanned_table;
+use common::{catalog, plan_over_empty_tables, render};
 use hexcovery_oql::resolve::Resolved;
-use hexcovery_oql::tables::org_tables;
-use hexcovery_oql::{OqlError, PlanError, parse, plan, resolve};
-use hexcovery_store::schema::{LOGS, METRICS, SPANS};
-use std::sync::Arc;
-
-fn catalog() -> Vec<TableDef> {
-    org_tables(
-        &LOGS,
-        &SPANS,
-        &METRICS,
-        [
-            "host.cpu_usage_pct",
-            "host.mem_used_pct",
-            "http.server.duration",
-        ],
-    )
-}
-
-fn render(text: &str, error: &OqlError) -> String {
-    let at = error.span.line_col(text);
-    let mut out = format!(
-        "{} at line {}, column {}: {}",
-        error.kind.code(),
-        at.line,
-        at.column,
-        error.message
-    );
-    if let Some(hint) = &error.hint {
-        out.push_str(&format!("\nhint: {hint}"));
-    }
-    out
-}
+use hexcovery_oql::{OqlError, PlanError, parse, resolve};
 
 fn compile(text: &str) -> Result<String, OqlError> {
     let now = Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap();
@@ -47,13 +15,7 @@ fn compile(text: &str) -> Result<String, OqlError> {
     let Resolved::Select(query) = resolve(text, &statement, &catalog(), now)? else {
         return Ok("not a SELECT".into());
     };
-    let schema = match scanned_table(&query.table.kind) {
-        "logs" => LOGS.clone(),
-        "spans" => SPANS.clone(),
-        _ => METRICS.clone(),
-    };
-    let source = provider_as_source(Arc::new(EmptyTable::new(schema)));
-    match plan(&query, source) {
+    match plan_over_empty_tables(&query) {
         Ok(plan) => Ok(plan.display_indent().to_string()),
         Err(PlanError::Oql(error)) => Err(error),
         Err(PlanError::DataFusion(error)) => panic!("{text}: planning failed: {error}"),

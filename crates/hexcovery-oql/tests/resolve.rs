@@ -1,9 +1,12 @@
 //! Snapshot tests over `tests/resolve/*.oql`: each query resolved against a fixed catalog at a
 //! fixed time — the resolved query, or the error as a user sees it.
 
+mod common;
+
 use chrono::{TimeZone, Utc};
+use common::render;
 use hexcovery_oql::catalog::{Catalog, ColumnDef, MetricColumn, TableDef, TableKind, ValueType};
-use hexcovery_oql::{OqlError, parse, resolve};
+use hexcovery_oql::{parse, resolve};
 
 struct TestCatalog;
 
@@ -79,21 +82,6 @@ impl Catalog for TestCatalog {
             ),
         ]
     }
-}
-
-fn render(text: &str, error: &OqlError) -> String {
-    let at = error.span.line_col(text);
-    let mut out = format!(
-        "{} at line {}, column {}: {}",
-        error.kind.code(),
-        at.line,
-        at.column,
-        error.message
-    );
-    if let Some(hint) = &error.hint {
-        out.push_str(&format!("\nhint: {hint}"));
-    }
-    out
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! transitions time caused up to `now` (each at the instant it happened, so a restart or a
 //! slow evaluator loses none), then applies the change and records its own transition.
 
-use super::{SqliteMetastore, opt_time, time, uuid};
+use super::{SqliteMetastore, ms, opt_time, time, uuid};
 use crate::error::{MetaError, MetaResult};
 use crate::model::{
     HeartbeatEvent, HeartbeatMonitor, HeartbeatPing, MonitorConfig, MonitorPatch, NewPing, Page,
@@ -14,10 +14,6 @@ use hexcovery_monitor::{Evaluation, Facts, MonitorState, Rules, Schedule, evalua
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, Transaction};
 use uuid::Uuid;
-
-fn ms(t: DateTime<Utc>) -> i64 {
-    t.timestamp_millis()
-}
 
 /// A monitor row with the facts needed to evaluate it.
 struct Stored {

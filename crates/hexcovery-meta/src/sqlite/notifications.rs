@@ -1,17 +1,13 @@
 //! Notification channels and the delivery queue in SQLite. Deliveries are rows, so a restart
 //! resumes them; the dispatcher takes due ones across orgs and records each attempt.
 
-use super::{SqliteMetastore, opt_time, time, uuid};
+use super::{SqliteMetastore, ms, opt_time, time, uuid};
 use crate::error::{MetaError, MetaResult};
 use crate::model::{Delivery, DeliveryResult, NewNotificationChannel, NotificationChannel};
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 use uuid::Uuid;
-
-fn ms(t: DateTime<Utc>) -> i64 {
-    t.timestamp_millis()
-}
 
 fn channel_from_row(row: &SqliteRow) -> MetaResult<NotificationChannel> {
     Ok(NotificationChannel {
