@@ -9,6 +9,7 @@ pub mod random;
 pub mod role;
 pub mod secret_box;
 pub mod server_key;
+pub mod totp;
 
 pub use api_key::{ApiKey, ApiKeyFormatError};
 pub use jwt::{ACCESS_TOKEN_TTL_SECS, AccessClaims, JwtError, JwtKeys};

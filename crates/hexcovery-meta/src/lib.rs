@@ -253,6 +253,26 @@ pub trait Metastore: Send + Sync + 'static {
         limit: u32,
     ) -> MetaResult<Vec<Delivery>>;
 
+    // --- two-factor authentication ---
+    async fn totp_record(&self, org_id: Uuid, user_id: Uuid) -> MetaResult<TotpRecord>;
+    /// Stores a pending (not yet enabled) sealed secret; 409 while 2FA is on.
+    async fn set_totp_secret(&self, org_id: Uuid, user_id: Uuid, sealed: &str) -> MetaResult<()>;
+    /// Turns 2FA on (the pending secret, `step` as the last accepted) with these recovery
+    /// code digests.
+    async fn enable_totp(
+        &self,
+        org_id: Uuid,
+        user_id: Uuid,
+        step: u64,
+        recovery_digests: &[String],
+    ) -> MetaResult<()>;
+    /// Accepts TOTP `step` if it is later than every step accepted before (each once).
+    async fn accept_totp_step(&self, user_id: Uuid, step: u64) -> MetaResult<bool>;
+    /// Spends an unused recovery code; false if there is none with this digest.
+    async fn spend_recovery_code(&self, user_id: Uuid, digest: &str) -> MetaResult<bool>;
+    async fn replace_recovery_codes(&self, user_id: Uuid, digests: &[String]) -> MetaResult<()>;
+    async fn disable_totp(&self, org_id: Uuid, user_id: Uuid) -> MetaResult<()>;
+
     // --- audit ---
     async fn record_audit(&self, event: NewAuditEvent) -> MetaResult<()>;
     async fn list_audit(&self, org_id: Uuid, page: Page) -> MetaResult<Vec<AuditEvent>>;

@@ -512,3 +512,13 @@ pub enum DeliveryResult {
         error: String,
     },
 }
+
+/// A user's second factor as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TotpRecord {
+    /// Sealed secret: set by setup, kept while enabled.
+    pub secret_sealed: Option<String>,
+    pub enabled: bool,
+    /// Unused recovery codes left.
+    pub recovery_codes_left: u32,
+}

@@ -5,6 +5,7 @@
 mod annotations;
 mod heartbeats;
 mod notifications;
+mod totp;
 
 use crate::Metastore;
 use crate::error::{MetaError, MetaResult};
@@ -1125,6 +1126,41 @@ impl Metastore for SqliteMetastore {
         limit: u32,
     ) -> MetaResult<Vec<Delivery>> {
         self.delivery_list(org_id, channel_id, limit).await
+    }
+
+    async fn totp_record(&self, org_id: Uuid, user_id: Uuid) -> MetaResult<TotpRecord> {
+        SqliteMetastore::totp_record(self, org_id, user_id).await
+    }
+
+    async fn set_totp_secret(&self, org_id: Uuid, user_id: Uuid, sealed: &str) -> MetaResult<()> {
+        self.totp_set_secret(org_id, user_id, sealed).await
+    }
+
+    async fn enable_totp(
+        &self,
+        org_id: Uuid,
+        user_id: Uuid,
+        step: u64,
+        recovery_digests: &[String],
+    ) -> MetaResult<()> {
+        self.totp_enable(org_id, user_id, step, recovery_digests)
+            .await
+    }
+
+    async fn accept_totp_step(&self, user_id: Uuid, step: u64) -> MetaResult<bool> {
+        self.totp_accept_step(user_id, step).await
+    }
+
+    async fn spend_recovery_code(&self, user_id: Uuid, digest: &str) -> MetaResult<bool> {
+        self.totp_spend_recovery_code(user_id, digest).await
+    }
+
+    async fn replace_recovery_codes(&self, user_id: Uuid, digests: &[String]) -> MetaResult<()> {
+        self.totp_replace_recovery_codes(user_id, digests).await
+    }
+
+    async fn disable_totp(&self, org_id: Uuid, user_id: Uuid) -> MetaResult<()> {
+        self.totp_disable(org_id, user_id).await
     }
 
     async fn list_audit(&self, org_id: Uuid, page: Page) -> MetaResult<Vec<AuditEvent>> {

@@ -112,6 +112,30 @@ pub fn route_table() -> Vec<RouteSpec> {
         // oversight
         route(M::GET, "/api/v1/audit", User(Admin), audit::list),
         route(M::GET, "/api/v1/usage", User(Admin), usage::list),
+        route(
+            M::POST,
+            "/api/v1/auth/totp/setup",
+            User(Viewer),
+            totp::setup,
+        ),
+        route(
+            M::POST,
+            "/api/v1/auth/totp/enable",
+            User(Viewer),
+            totp::enable,
+        ),
+        route(
+            M::POST,
+            "/api/v1/auth/totp/disable",
+            User(Viewer),
+            totp::disable,
+        ),
+        route(
+            M::POST,
+            "/api/v1/auth/totp/recovery-codes",
+            User(Viewer),
+            totp::regenerate_recovery_codes,
+        ),
         route(M::POST, "/api/v1/dsl", KeyOrUser(Viewer), dsl::run),
         route(
             M::GET,

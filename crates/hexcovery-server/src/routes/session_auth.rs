@@ -121,7 +121,7 @@ pub(super) async fn hash_password(password: String) -> ApiResult<String> {
         .map_err(ApiError::internal)
 }
 
-async fn verify_password(password: String, hash: Option<String>) -> ApiResult<bool> {
+pub async fn verify_password(password: String, hash: Option<String>) -> ApiResult<bool> {
     tokio::task::spawn_blocking(move || match hash {
         Some(hash) => password::verify_password(&password, &hash),
         None => {
@@ -209,7 +209,6 @@ pub struct LoginRequest {
     password: String,
     /// Second factor; required once the user has enabled two-factor authentication.
     #[serde(default)]
-    #[allow(dead_code)]
     totp_code: Option<String>,
 }
 
@@ -248,6 +247,34 @@ pub async fn login(
             )
             .await;
         return Err(invalid_login());
+    }
+    // The second factor, once the user has turned it on.
+    if state.meta.totp_record(user.org_id, user.id).await?.enabled {
+        let Some(code) = req.totp_code.as_deref() else {
+            return Err(ApiError::unauthorized(
+                "totp_required",
+                "this account uses two-factor authentication: send totp_code (from the authenticator app, or a recovery code)",
+            ));
+        };
+        if !crate::routes::totp::second_factor(&state, &user, code).await? {
+            let actor = Actor {
+                kind: ActorKind::Anonymous,
+                id: None,
+                name: user.email.clone(),
+            };
+            state
+                .audit(
+                    NewAuditEvent::failure(user.org_id, actor, "auth.login")
+                        .target(format!("user:{}", user.id))
+                        .client(client)
+                        .detail(serde_json::json!({ "reason": "wrong_totp_code" })),
+                )
+                .await;
+            return Err(ApiError::unauthorized(
+                "invalid_totp_code",
+                "the code is wrong, expired or already used",
+            ));
+        }
     }
     let org = state.meta.get_org(user.org_id).await?;
     state
