@@ -272,6 +272,15 @@ pub trait Metastore: Send + Sync + 'static {
     async fn spend_recovery_code(&self, user_id: Uuid, digest: &str) -> MetaResult<bool>;
     async fn replace_recovery_codes(&self, user_id: Uuid, digests: &[String]) -> MetaResult<()>;
     async fn disable_totp(&self, org_id: Uuid, user_id: Uuid) -> MetaResult<()>;
+    /// Sets a new password hash and revokes the user's other sessions (all but
+    /// `keep_session`); answers how many were revoked.
+    async fn change_password(
+        &self,
+        org_id: Uuid,
+        user_id: Uuid,
+        password_hash: &str,
+        keep_session: Uuid,
+    ) -> MetaResult<u64>;
 
     // --- audit ---
     async fn record_audit(&self, event: NewAuditEvent) -> MetaResult<()>;

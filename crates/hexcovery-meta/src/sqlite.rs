@@ -1163,6 +1163,17 @@ impl Metastore for SqliteMetastore {
         self.totp_disable(org_id, user_id).await
     }
 
+    async fn change_password(
+        &self,
+        org_id: Uuid,
+        user_id: Uuid,
+        password_hash: &str,
+        keep_session: Uuid,
+    ) -> MetaResult<u64> {
+        self.password_change(org_id, user_id, password_hash, keep_session)
+            .await
+    }
+
     async fn list_audit(&self, org_id: Uuid, page: Page) -> MetaResult<Vec<AuditEvent>> {
         sqlx::query(
             "SELECT id, time, actor_kind, actor_id, actor_name, action, target, outcome, client_addr, detail \

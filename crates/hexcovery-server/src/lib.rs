@@ -13,6 +13,7 @@ pub mod query;
 mod routes;
 mod server_key;
 pub mod state;
+pub mod throttle;
 mod usage;
 
 pub use config::{ServerConfig, SignupMode};
@@ -88,6 +89,7 @@ pub async fn serve(
         secrets: Arc::new(hexcovery_auth::SecretBox::new(
             server_key.derive("notification-secrets"),
         )),
+        throttle: Arc::new(throttle::Throttle::default()),
         http: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(notify::ATTEMPT_TIMEOUT)

@@ -114,6 +114,12 @@ pub fn route_table() -> Vec<RouteSpec> {
         route(M::GET, "/api/v1/usage", User(Admin), usage::list),
         route(
             M::POST,
+            "/api/v1/auth/password",
+            User(Viewer),
+            session_auth::change_password,
+        ),
+        route(
+            M::POST,
             "/api/v1/auth/totp/setup",
             User(Viewer),
             totp::setup,

@@ -21,6 +21,8 @@ pub struct AppState {
     pub clock: Clock,
     /// Seals secrets the server must read back (webhook signing secrets).
     pub secrets: Arc<hexcovery_auth::SecretBox>,
+    /// Login failures per account and client address.
+    pub throttle: Arc<crate::throttle::Throttle>,
     /// Outgoing HTTP (webhooks): no redirects, a timeout per attempt.
     pub http: reqwest::Client,
 }

@@ -226,3 +226,51 @@ async fn malformed_and_foreign_tokens_are_refused() {
         .await
         .expect_error(401, "invalid_token");
 }
+
+#[tokio::test]
+async fn changing_the_password_signs_out_every_other_session() {
+    let server = TestServer::start();
+    let api = server.api();
+    let here = api.signup("pwchange").await;
+    let elsewhere =
+        Session::from_tokens(&api.login("admin@pwchange.io", PASSWORD).await.expect(200));
+    let new_password = "a much longer new passphrase";
+
+    // Re-authentication first; the new password must meet the policy.
+    api.post(
+        "/api/v1/auth/password",
+        &here.jwt(),
+        serde_json::json!({"current_password": "not the password", "new_password": new_password}),
+    )
+    .await
+    .expect_error(403, "wrong_password");
+    api.post(
+        "/api/v1/auth/password",
+        &here.jwt(),
+        serde_json::json!({"current_password": PASSWORD, "new_password": "short"}),
+    )
+    .await
+    .expect_error(400, "weak_password");
+    api.get("/api/v1/me", &elsewhere.jwt()).await.expect(200);
+
+    let changed = api
+        .post(
+            "/api/v1/auth/password",
+            &here.jwt(),
+            serde_json::json!({"current_password": PASSWORD, "new_password": new_password}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(changed["sessions_revoked"], 1);
+    // This session goes on; the other one ends on its next request.
+    api.get("/api/v1/me", &here.jwt()).await.expect(200);
+    api.get("/api/v1/me", &elsewhere.jwt())
+        .await
+        .expect_error(401, "session_ended");
+    api.login("admin@pwchange.io", PASSWORD)
+        .await
+        .expect_error(401, "invalid_credentials");
+    api.login("admin@pwchange.io", new_password)
+        .await
+        .expect(200);
+}

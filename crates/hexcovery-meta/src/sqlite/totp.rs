@@ -1,5 +1,6 @@
-//! Two-factor state in SQLite. Accepting a TOTP step and spending a recovery code are single
-//! conditional updates, so two requests racing with one code cannot both succeed.
+//! Two-factor state and password changes in SQLite. Accepting a TOTP step and spending a
+//! recovery code are single conditional updates, so two requests racing with one code cannot
+//! both succeed.
 
 use super::{SqliteMetastore, now_ms};
 use crate::error::{MetaError, MetaResult};
@@ -166,4 +167,45 @@ async fn replace_codes(
             .await?;
     }
     Ok(())
+}
+
+impl SqliteMetastore {
+    /// Sets a new password hash and revokes every other live session of the user, in one
+    /// transaction; answers how many sessions were revoked.
+    pub(super) async fn password_change(
+        &self,
+        org_id: Uuid,
+        user_id: Uuid,
+        password_hash: &str,
+        keep_session: Uuid,
+    ) -> MetaResult<u64> {
+        let now = now_ms();
+        let mut tx = self.writer.begin().await?;
+        let changed = sqlx::query(
+            "UPDATE users SET password_hash = ?, updated_at = ? WHERE org_id = ? AND id = ?",
+        )
+        .bind(password_hash)
+        .bind(now)
+        .bind(org_id.to_string())
+        .bind(user_id.to_string())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if changed == 0 {
+            return Err(MetaError::NotFound("user"));
+        }
+        let revoked = sqlx::query(
+            "UPDATE sessions SET revoked_at = ? WHERE org_id = ? AND user_id = ? AND id != ? \
+             AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(org_id.to_string())
+        .bind(user_id.to_string())
+        .bind(keep_session.to_string())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(revoked)
+    }
 }

@@ -9,6 +9,7 @@ use crate::config::SignupMode;
 use crate::error::{ApiError, ApiResult, ErrorClass};
 use crate::extract::{ApiJson, ClientAddr, parse_json};
 use crate::state::AppState;
+use crate::throttle;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -212,6 +213,13 @@ pub struct LoginRequest {
     totp_code: Option<String>,
 }
 
+/// The throttle keys of a login: the account, then (when known) the client address.
+fn throttle_keys(email: &str, client: Option<&str>) -> Vec<String> {
+    let mut keys = vec![format!("account:{email}")];
+    keys.extend(client.map(|c| format!("address:{c}")));
+    keys
+}
+
 fn invalid_login() -> ApiError {
     ApiError::unauthorized("invalid_credentials", "the email or password is incorrect")
 }
@@ -224,12 +232,33 @@ pub async fn login(
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Response> {
     let email = req.email.trim().to_lowercase();
+    let now = state.clock.now();
+    let keys = throttle_keys(&email, client.as_deref());
+    for key in &keys {
+        if let Some(secs) = state.throttle.blocked(key, now) {
+            tracing::info!(client = ?client, "login refused: too many failures");
+            let mut error = ApiError::new(
+                ErrorClass::Throttled,
+                "too_many_attempts",
+                format!("too many failed logins; try again in {secs} seconds"),
+            );
+            error.retry_after_secs = Some(secs);
+            return Err(error);
+        }
+    }
+    let failed = |state: &AppState| {
+        state.throttle.failed(&keys[0], throttle::ACCOUNT, now);
+        if let Some(address) = keys.get(1) {
+            state.throttle.failed(address, throttle::ADDRESS, now);
+        }
+    };
     let found = state.meta.find_user_for_login(&email).await?;
     let stored_hash = found.as_ref().map(|(_, hash)| hash.clone());
     let valid = verify_password(req.password, stored_hash).await?;
     let Some((user, _)) = found else {
         // No org to file this under: the server log is the only record.
         tracing::info!(client = ?client, "login failed for an unknown email");
+        failed(&state);
         return Err(invalid_login());
     };
     if !valid {
@@ -246,6 +275,7 @@ pub async fn login(
                     .detail(serde_json::json!({ "reason": "wrong_password" })),
             )
             .await;
+        failed(&state);
         return Err(invalid_login());
     }
     // The second factor, once the user has turned it on.
@@ -270,12 +300,14 @@ pub async fn login(
                         .detail(serde_json::json!({ "reason": "wrong_totp_code" })),
                 )
                 .await;
+            failed(&state);
             return Err(ApiError::unauthorized(
                 "invalid_totp_code",
                 "the code is wrong, expired or already used",
             ));
         }
     }
+    state.throttle.succeeded(&keys[0]);
     let org = state.meta.get_org(user.org_id).await?;
     state
         .audit(
@@ -401,4 +433,48 @@ pub async fn logout(
         )
         .await;
     Ok(clear_cookie(&state, StatusCode::NO_CONTENT.into_response()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    current_password: String,
+    new_password: String,
+}
+
+/// `POST /api/v1/auth/password` `{current_password, new_password}`: re-authenticates, sets
+/// the new password and signs the user out everywhere else (this session stays).
+pub async fn change_password(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    SignedInUser(session): SignedInUser,
+    ApiJson(req): ApiJson<PasswordChange>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let user = &session.user;
+    let stored = state
+        .meta
+        .find_user_for_login(&user.email)
+        .await?
+        .map(|(_, hash)| hash);
+    if !verify_password(req.current_password, stored).await? {
+        return Err(
+            ApiError::forbidden("wrong_password", "the current password is incorrect")
+                .with("field", "current_password"),
+        );
+    }
+    check_new_password("new_password", &req.new_password)?;
+    let hash = hash_password(req.new_password).await?;
+    let revoked = state
+        .meta
+        .change_password(user.org_id, user.id, &hash, session.session_id)
+        .await?;
+    state
+        .audit(
+            NewAuditEvent::success(user.org_id, Actor::user(user), "auth.password.change")
+                .target(format!("user:{}", user.id))
+                .client(client)
+                .detail(serde_json::json!({ "sessions_revoked": revoked })),
+        )
+        .await;
+    Ok(Json(serde_json::json!({ "sessions_revoked": revoked })))
 }

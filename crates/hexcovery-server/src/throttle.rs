@@ -1,0 +1,150 @@
+//! Login throttling, per account and per client address: a few failures cost nothing, more
+//! earn a block that doubles with each further failure up to a cap, and all is forgotten a
+//! quiet while after the last failure — attackers slow to a crawl, a person who mistyped is
+//! never locked out for long. In memory, per node (a cluster multiplies the budget by its
+//! size; the caps still hold per node).
+
+use chrono::{DateTime, TimeDelta, Utc};
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// How a kind of key is throttled.
+#[derive(Debug, Clone, Copy)]
+pub struct Policy {
+    /// Failures allowed before the first block.
+    pub free_failures: u32,
+    /// The first block; each further failure doubles it...
+    pub first_block: TimeDelta,
+    /// ...up to this.
+    pub max_block: TimeDelta,
+    /// Failures older than this (after the last one) are forgotten.
+    pub forget_after: TimeDelta,
+}
+
+/// Per account: 5 free failures, then 30 s doubling to 5 minutes.
+pub const ACCOUNT: Policy = Policy {
+    free_failures: 5,
+    first_block: TimeDelta::seconds(30),
+    max_block: TimeDelta::minutes(5),
+    forget_after: TimeDelta::minutes(15),
+};
+
+/// Per client address: 20 free failures (offices share addresses), then 1 min doubling to 15.
+pub const ADDRESS: Policy = Policy {
+    free_failures: 20,
+    first_block: TimeDelta::minutes(1),
+    max_block: TimeDelta::minutes(15),
+    forget_after: TimeDelta::minutes(30),
+};
+
+/// Entries kept at most; past this, forgotten ones are swept first, then the oldest.
+const MAX_ENTRIES: usize = 100_000;
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    failures: u32,
+    last_failure: DateTime<Utc>,
+    blocked_until: Option<DateTime<Utc>>,
+}
+
+#[derive(Default)]
+pub struct Throttle {
+    entries: Mutex<HashMap<String, (Policy, Entry)>>,
+}
+
+impl std::fmt::Debug for Throttle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Throttle")
+    }
+}
+
+impl Throttle {
+    /// Seconds until `key` may try again, if it is blocked at `now`.
+    pub fn blocked(&self, key: &str, now: DateTime<Utc>) -> Option<u64> {
+        let entries = self.entries.lock().expect("throttle lock");
+        let (_, entry) = entries.get(key)?;
+        let until = entry.blocked_until.filter(|u| *u > now)?;
+        Some(
+            ((until - now).num_milliseconds() as u64)
+                .div_ceil(1000)
+                .max(1),
+        )
+    }
+
+    /// Counts a failure of `key` at `now`.
+    pub fn failed(&self, key: &str, policy: Policy, now: DateTime<Utc>) {
+        let mut entries = self.entries.lock().expect("throttle lock");
+        if entries.len() >= MAX_ENTRIES && !entries.contains_key(key) {
+            entries.retain(|_, (p, e)| now - e.last_failure < p.forget_after);
+            if entries.len() >= MAX_ENTRIES
+                && let Some(oldest) = entries
+                    .iter()
+                    .min_by_key(|(_, (_, e))| e.last_failure)
+                    .map(|(k, _)| k.clone())
+            {
+                entries.remove(&oldest);
+            }
+        }
+        let (_, entry) = entries.entry(key.to_string()).or_insert((
+            policy,
+            Entry {
+                failures: 0,
+                last_failure: now,
+                blocked_until: None,
+            },
+        ));
+        if now - entry.last_failure >= policy.forget_after {
+            entry.failures = 0;
+            entry.blocked_until = None;
+        }
+        entry.failures += 1;
+        entry.last_failure = now;
+        if let Some(beyond) = entry.failures.checked_sub(policy.free_failures + 1) {
+            let block = policy
+                .first_block
+                .checked_mul(1i32.checked_shl(beyond.min(20)).unwrap_or(i32::MAX))
+                .unwrap_or(policy.max_block)
+                .min(policy.max_block);
+            entry.blocked_until = Some(now + block);
+        }
+    }
+
+    /// Forgets `key`'s failures (a successful login).
+    pub fn succeeded(&self, key: &str) {
+        self.entries.lock().expect("throttle lock").remove(key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_grow_then_cap_then_are_forgotten() {
+        let throttle = Throttle::default();
+        let t0 = Utc::now();
+        let at = |s: i64| t0 + TimeDelta::seconds(s);
+        for i in 0..5 {
+            throttle.failed("a", ACCOUNT, at(i));
+            assert_eq!(throttle.blocked("a", at(i)), None, "free failure {i}");
+        }
+        throttle.failed("a", ACCOUNT, at(5));
+        assert_eq!(throttle.blocked("a", at(5)), Some(30));
+        assert_eq!(throttle.blocked("a", at(35)), None);
+        throttle.failed("a", ACCOUNT, at(35));
+        assert_eq!(throttle.blocked("a", at(35)), Some(60));
+        for i in 0..10 {
+            throttle.failed("a", ACCOUNT, at(100 + i));
+        }
+        assert_eq!(
+            throttle.blocked("a", at(109)),
+            Some(300),
+            "capped at 5 minutes"
+        );
+        // Quiet for 15 minutes after the last failure: forgotten.
+        throttle.failed("a", ACCOUNT, at(109 + 15 * 60));
+        assert_eq!(throttle.blocked("a", at(109 + 15 * 60)), None);
+        throttle.succeeded("a");
+        assert_eq!(throttle.blocked("a", at(2000)), None);
+    }
+}

@@ -1,0 +1,77 @@
+//! Login throttling over HTTP, with the server's clock read from a file: an account and a
+//! client address each get some free failures, then 429 with Retry-After; the block passes
+//! with time, and a success clears the account.
+
+mod common;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use common::*;
+use serde_json::json;
+
+async fn login(api: &Api, email: &str, password: &str) -> Answer {
+    api.post(
+        "/api/v1/auth/login",
+        &Cred::None,
+        json!({ "email": email, "password": password }),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn failures_earn_short_blocks_per_account_and_per_address() {
+    let data = tempfile::tempdir().unwrap();
+    let clock_file = data.path().join("now");
+    let t0: DateTime<Utc> = DateTime::parse_from_rfc3339("2026-11-22T10:00:00Z")
+        .unwrap()
+        .into();
+    let set = |secs: i64| {
+        std::fs::write(&clock_file, (t0 + TimeDelta::seconds(secs)).to_rfc3339()).unwrap()
+    };
+    set(0);
+    let server = TestServer::start_in(
+        data.path(),
+        &["--test-clock-file", clock_file.to_str().unwrap()],
+    );
+    let api = server.api();
+    api.signup("acme").await;
+    let email = "admin@acme.io";
+
+    // Five free failures; the sixth earns a 30 s block, during which even the right
+    // password is refused without being checked.
+    for _ in 0..6 {
+        login(&api, email, "wrong password!!")
+            .await
+            .expect_error(401, "invalid_credentials");
+    }
+    let blocked = login(&api, email, PASSWORD).await;
+    blocked.expect_error(429, "too_many_attempts");
+    assert_eq!(blocked.headers["retry-after"], "30");
+    set(20);
+    let later = login(&api, email, PASSWORD).await;
+    later.expect_error(429, "too_many_attempts");
+    assert_eq!(later.headers["retry-after"], "10");
+    // After the block, the right password works and clears the account's failures.
+    set(31);
+    login(&api, email, PASSWORD).await.expect(200);
+    for _ in 0..5 {
+        login(&api, email, "wrong password!!")
+            .await
+            .expect_error(401, "invalid_credentials");
+    }
+    login(&api, email, PASSWORD).await.expect(200);
+
+    // One address trying many accounts: 20 free failures (the 11 above are forgotten after
+    // half an hour of quiet), then blocked for every account.
+    let quiet = 31 + 31 * 60;
+    set(quiet);
+    for i in 0..21 {
+        login(&api, &format!("nobody{i}@acme.io"), "whatever password")
+            .await
+            .expect_error(401, "invalid_credentials");
+    }
+    let blocked = login(&api, email, PASSWORD).await;
+    blocked.expect_error(429, "too_many_attempts");
+    assert_eq!(blocked.headers["retry-after"], "60");
+    set(quiet + 61);
+    login(&api, email, PASSWORD).await.expect(200);
+}
