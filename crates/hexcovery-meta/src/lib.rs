@@ -284,5 +284,11 @@ pub trait Metastore: Send + Sync + 'static {
 
     // --- audit ---
     async fn record_audit(&self, event: NewAuditEvent) -> MetaResult<()>;
-    async fn list_audit(&self, org_id: Uuid, page: Page) -> MetaResult<Vec<AuditEvent>>;
+    /// The org's audit events matching `filter`, newest first.
+    async fn list_audit(
+        &self,
+        org_id: Uuid,
+        filter: &AuditFilter,
+        page: Page,
+    ) -> MetaResult<Vec<AuditEvent>>;
 }

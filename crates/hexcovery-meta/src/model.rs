@@ -522,3 +522,13 @@ pub struct TotpRecord {
     /// Unused recovery codes left.
     pub recovery_codes_left: u32,
 }
+
+/// Which audit events to list. `action` ending in `*` matches as a prefix (`auth.*`); `actor`
+/// is an actor's name (email, key name) or id; times are inclusive.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    pub action: Option<String>,
+    pub actor: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}

@@ -1174,14 +1174,42 @@ impl Metastore for SqliteMetastore {
             .await
     }
 
-    async fn list_audit(&self, org_id: Uuid, page: Page) -> MetaResult<Vec<AuditEvent>> {
+    async fn list_audit(
+        &self,
+        org_id: Uuid,
+        filter: &AuditFilter,
+        page: Page,
+    ) -> MetaResult<Vec<AuditEvent>> {
+        // A trailing `*` is a prefix match; LIKE's own wildcards in the value are escaped.
+        let action = filter.action.as_ref().map(|a| {
+            let (stem, prefix) = match a.strip_suffix('*') {
+                Some(stem) => (stem, true),
+                None => (a.as_str(), false),
+            };
+            let escaped = stem
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            if prefix {
+                format!("{escaped}%")
+            } else {
+                escaped
+            }
+        });
         sqlx::query(
             "SELECT id, time, actor_kind, actor_id, actor_name, action, target, outcome, client_addr, detail \
-             FROM audit_events WHERE org_id = ? AND (? IS NULL OR id < ?) ORDER BY id DESC LIMIT ?",
+             FROM audit_events WHERE org_id = ?1 AND (?2 IS NULL OR id < ?2) \
+             AND (?3 IS NULL OR action LIKE ?3 ESCAPE '\\') \
+             AND (?4 IS NULL OR actor_name = ?4 OR actor_id = ?4) \
+             AND (?5 IS NULL OR time >= ?5) AND (?6 IS NULL OR time <= ?6) \
+             ORDER BY id DESC LIMIT ?7",
         )
         .bind(org_id.to_string())
         .bind(page.before.map(|b| b.to_string()))
-        .bind(page.before.map(|b| b.to_string()))
+        .bind(action)
+        .bind(&filter.actor)
+        .bind(filter.from.map(ms))
+        .bind(filter.to.map(ms))
         .bind(i64::from(page.limit))
         .fetch_all(&self.reader)
         .await?

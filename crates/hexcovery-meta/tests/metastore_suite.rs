@@ -607,6 +607,7 @@ async fn audit_is_per_org_newest_first_and_paged(store: &dyn Metastore) {
     let first = store
         .list_audit(
             org.id,
+            &AuditFilter::default(),
             Page {
                 limit: 2,
                 before: None,
@@ -619,6 +620,7 @@ async fn audit_is_per_org_newest_first_and_paged(store: &dyn Metastore) {
     let rest = store
         .list_audit(
             org.id,
+            &AuditFilter::default(),
             Page {
                 limit: 2,
                 before: Some(first[1].id),
@@ -632,6 +634,7 @@ async fn audit_is_per_org_newest_first_and_paged(store: &dyn Metastore) {
     let theirs = store
         .list_audit(
             other.id,
+            &AuditFilter::default(),
             Page {
                 limit: 10,
                 before: None,
@@ -641,6 +644,46 @@ async fn audit_is_per_org_newest_first_and_paged(store: &dyn Metastore) {
         .unwrap();
     assert_eq!(theirs.len(), 1);
     assert_eq!(theirs[0].outcome, Outcome::Failure);
+
+    // Filters: exact action, action prefix, actor, time window.
+    let all = Page {
+        limit: 10,
+        before: None,
+    };
+    let actions =
+        |events: Vec<AuditEvent>| -> Vec<String> { events.into_iter().map(|e| e.action).collect() };
+    let filtered = |filter: AuditFilter| async move {
+        actions(store.list_audit(org.id, &filter, all).await.unwrap())
+    };
+    let by = |action: &str| AuditFilter {
+        action: Some(action.into()),
+        ..Default::default()
+    };
+    assert_eq!(filtered(by("api_key.create")).await, ["api_key.create"]);
+    assert_eq!(
+        filtered(by("api_key.*")).await,
+        ["api_key.revoke", "api_key.create"]
+    );
+    assert!(filtered(by("api_key")).await.is_empty());
+    assert!(
+        filtered(by("api%")).await.is_empty(),
+        "LIKE wildcards are literal"
+    );
+    let actor = AuditFilter {
+        actor: Some("admin@acme.io".into()),
+        ..Default::default()
+    };
+    assert_eq!(filtered(actor).await.len(), 3);
+    let future = AuditFilter {
+        from: Some(Utc::now() + Duration::hours(1)),
+        ..Default::default()
+    };
+    assert!(filtered(future).await.is_empty());
+    let past = AuditFilter {
+        to: Some(Utc::now() + Duration::hours(1)),
+        ..Default::default()
+    };
+    assert_eq!(filtered(past).await.len(), 3);
 }
 
 async fn usage_adds_up_per_org_day_and_signal(store: &dyn Metastore) {

@@ -352,3 +352,55 @@ async fn invite_lifetime_is_configurable() {
         chrono::DateTime::parse_from_rfc3339(invite["expires_at"].as_str().unwrap()).unwrap();
     assert_eq!((expires - created).num_minutes(), 60);
 }
+
+#[tokio::test]
+async fn the_audit_log_filters_by_action_actor_and_time() {
+    let server = TestServer::start();
+    let api = server.api();
+    let admin = api.signup("audited").await;
+    api.create_key(&admin, "ci").await;
+    api.login("admin@audited.io", PASSWORD).await.expect(200);
+    let actions = |body: &serde_json::Value| -> Vec<String> {
+        body["audit_events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["action"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let keys = api
+        .get("/api/v1/audit?action=api_key.*", &admin.jwt())
+        .await
+        .expect(200);
+    assert_eq!(actions(&keys), ["api_key.create"]);
+    let logins = api
+        .get(
+            "/api/v1/audit?action=auth.login&actor=admin@audited.io",
+            &admin.jwt(),
+        )
+        .await
+        .expect(200);
+    assert_eq!(actions(&logins), ["auth.login"]);
+    let future = api
+        .get("/api/v1/audit?from=2999-01-01T00:00:00Z", &admin.jwt())
+        .await
+        .expect(200);
+    assert!(actions(&future).is_empty());
+    let until_now = api
+        .get(
+            &format!(
+                "/api/v1/audit?to={}",
+                chrono::Utc::now().timestamp_millis() + 60_000
+            ),
+            &admin.jwt(),
+        )
+        .await
+        .expect(200);
+    assert!(actions(&until_now).len() >= 3);
+    api.get("/api/v1/audit?from=yesterday", &admin.jwt())
+        .await
+        .expect_error(400, "invalid_query");
+    api.get("/api/v1/audit?who=me", &admin.jwt())
+        .await
+        .expect_error(400, "invalid_query");
+}
