@@ -5,7 +5,7 @@ use hexcovery_auth::Role;
 use serde::Serialize;
 use uuid::Uuid;
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Org {
     pub id: Uuid,
     pub name: String,
@@ -13,6 +13,9 @@ pub struct Org {
     pub email: String,
     /// Telemetry older than this many days is deleted.
     pub retention_days: u32,
+    pub error_rate_thresholds: ErrorRateThresholds,
+    /// The AI provider the agent uses, if one is configured.
+    pub ai_provider: Option<AiProvider>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -109,6 +112,35 @@ pub struct OrgPatch {
     pub slug: Option<String>,
     pub email: Option<String>,
     pub retention_days: Option<u32>,
+    pub error_rate_thresholds: Option<ErrorRateThresholds>,
+    /// `Some(None)` removes the AI provider; `Some(Some(..))` sets it.
+    pub ai_provider: Option<Option<AiProviderSettings>>,
+}
+
+/// Error rates (percent) at which the overview shows a service as warning or critical.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct ErrorRateThresholds {
+    pub warning: f64,
+    pub critical: f64,
+}
+
+/// The AI provider as the API shows it: the key only as "set" or "not set".
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct AiProvider {
+    pub provider: String,
+    pub model: String,
+    pub base_url: Option<String>,
+    /// `"set"` or `"not set"`.
+    pub api_key: &'static str,
+}
+
+/// An AI provider to store; `api_key_sealed: None` keeps the stored key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AiProviderSettings {
+    pub provider: String,
+    pub model: String,
+    pub base_url: Option<String>,
+    pub api_key_sealed: Option<String>,
 }
 
 /// The result of presenting a refresh token.

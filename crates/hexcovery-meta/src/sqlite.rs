@@ -76,6 +76,25 @@ fn org_from_row(row: &SqliteRow) -> MetaResult<Org> {
         retention_days: row
             .try_get::<i64, _>("retention_days")?
             .clamp(0, i64::from(u32::MAX)) as u32,
+        error_rate_thresholds: ErrorRateThresholds {
+            warning: row.try_get("error_rate_warning")?,
+            critical: row.try_get("error_rate_critical")?,
+        },
+        ai_provider: match row.try_get::<Option<String>, _>("ai_provider")? {
+            Some(provider) => Some(AiProvider {
+                provider,
+                model: row
+                    .try_get::<Option<String>, _>("ai_model")?
+                    .unwrap_or_default(),
+                base_url: row.try_get("ai_base_url")?,
+                api_key: if row.try_get::<Option<String>, _>("ai_key_sealed")?.is_some() {
+                    "set"
+                } else {
+                    "not set"
+                },
+            }),
+            None => None,
+        },
         created_at: time(row.try_get("created_at")?)?,
         updated_at: time(row.try_get("updated_at")?)?,
     })
@@ -341,6 +360,11 @@ impl Metastore for SqliteMetastore {
                 slug: org.slug,
                 email: org.email,
                 retention_days: 30,
+                error_rate_thresholds: ErrorRateThresholds {
+                    warning: 1.0,
+                    critical: 5.0,
+                },
+                ai_provider: None,
                 created_at: created,
                 updated_at: created,
             },
@@ -350,7 +374,8 @@ impl Metastore for SqliteMetastore {
 
     async fn get_org(&self, org_id: Uuid) -> MetaResult<Org> {
         let row = sqlx::query(
-            "SELECT id, name, slug, email, retention_days, created_at, updated_at FROM orgs WHERE id = ?",
+            "SELECT id, name, slug, email, retention_days, error_rate_warning, error_rate_critical, \
+             ai_provider, ai_model, ai_base_url, ai_key_sealed, created_at, updated_at FROM orgs WHERE id = ?",
         )
         .bind(org_id.to_string())
         .fetch_optional(&self.reader)
@@ -360,15 +385,37 @@ impl Metastore for SqliteMetastore {
     }
 
     async fn update_org(&self, org_id: Uuid, patch: OrgPatch) -> MetaResult<Org> {
+        // ai: 0 leaves the provider, 1 sets it (keeping the stored key when none is given),
+        // 2 removes it.
+        let (ai, settings) = match patch.ai_provider {
+            None => (0, None),
+            Some(Some(settings)) => (1, Some(settings)),
+            Some(None) => (2, None),
+        };
         let row = sqlx::query(
-            "UPDATE orgs SET name = coalesce(?, name), slug = coalesce(?, slug), \
-             email = coalesce(?, email), retention_days = coalesce(?, retention_days), updated_at = ? WHERE id = ? \
-             RETURNING id, name, slug, email, retention_days, created_at, updated_at",
+            "UPDATE orgs SET name = coalesce(?1, name), slug = coalesce(?2, slug), \
+             email = coalesce(?3, email), retention_days = coalesce(?4, retention_days), \
+             error_rate_warning = coalesce(?5, error_rate_warning), \
+             error_rate_critical = coalesce(?6, error_rate_critical), \
+             ai_provider = CASE ?7 WHEN 1 THEN ?8 WHEN 2 THEN NULL ELSE ai_provider END, \
+             ai_model = CASE ?7 WHEN 1 THEN ?9 WHEN 2 THEN NULL ELSE ai_model END, \
+             ai_base_url = CASE ?7 WHEN 1 THEN ?10 WHEN 2 THEN NULL ELSE ai_base_url END, \
+             ai_key_sealed = CASE ?7 WHEN 1 THEN coalesce(?11, ai_key_sealed) WHEN 2 THEN NULL ELSE ai_key_sealed END, \
+             updated_at = ?12 WHERE id = ?13 \
+             RETURNING id, name, slug, email, retention_days, error_rate_warning, error_rate_critical, \
+             ai_provider, ai_model, ai_base_url, ai_key_sealed, created_at, updated_at",
         )
         .bind(patch.name)
         .bind(patch.slug)
         .bind(patch.email)
         .bind(patch.retention_days.map(i64::from))
+        .bind(patch.error_rate_thresholds.map(|t| t.warning))
+        .bind(patch.error_rate_thresholds.map(|t| t.critical))
+        .bind(ai)
+        .bind(settings.as_ref().map(|s| s.provider.clone()))
+        .bind(settings.as_ref().map(|s| s.model.clone()))
+        .bind(settings.as_ref().and_then(|s| s.base_url.clone()))
+        .bind(settings.as_ref().and_then(|s| s.api_key_sealed.clone()))
         .bind(now_ms())
         .bind(org_id.to_string())
         .fetch_optional(&self.writer)

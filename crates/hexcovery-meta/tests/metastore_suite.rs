@@ -110,6 +110,65 @@ async fn org_update_changes_only_given_fields(store: &dyn Metastore) {
         store.update_org(org.id, clash).await,
         Err(MetaError::Conflict { .. })
     ));
+
+    // Settings: thresholds, and an AI provider whose key is kept unless replaced.
+    assert_eq!(
+        updated.error_rate_thresholds,
+        ErrorRateThresholds {
+            warning: 1.0,
+            critical: 5.0
+        }
+    );
+    assert_eq!(updated.ai_provider, None);
+    let ai = |key: Option<&str>| AiProviderSettings {
+        provider: "openai".into(),
+        model: "gpt-5".into(),
+        base_url: None,
+        api_key_sealed: key.map(str::to_string),
+    };
+    let set = store
+        .update_org(
+            org.id,
+            OrgPatch {
+                error_rate_thresholds: Some(ErrorRateThresholds {
+                    warning: 2.5,
+                    critical: 10.0,
+                }),
+                ai_provider: Some(Some(ai(Some("sealed-key")))),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(set.error_rate_thresholds.critical, 10.0);
+    assert_eq!(set.ai_provider.as_ref().unwrap().api_key, "set");
+    let model_only = store
+        .update_org(
+            org.id,
+            OrgPatch {
+                ai_provider: Some(Some(ai(None))),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        model_only.ai_provider.unwrap().api_key,
+        "set",
+        "the key is kept"
+    );
+    let removed = store
+        .update_org(
+            org.id,
+            OrgPatch {
+                ai_provider: Some(None),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(removed.ai_provider, None);
+    assert_eq!(store.get_org(org.id).await.unwrap(), removed);
     assert!(matches!(
         store.update_org(Uuid::now_v7(), OrgPatch::default()).await,
         Err(MetaError::NotFound(_))

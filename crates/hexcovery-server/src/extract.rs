@@ -113,6 +113,16 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     }
 }
 
+/// For `#[serde(default, deserialize_with = "nullable")]` on `Option<Option<T>>`: an absent
+/// member stays `None` (leave as is), an explicit `null` becomes `Some(None)` (remove).
+pub fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

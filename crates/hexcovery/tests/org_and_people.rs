@@ -404,3 +404,92 @@ async fn the_audit_log_filters_by_action_actor_and_time() {
         .await
         .expect_error(400, "invalid_query");
 }
+
+#[tokio::test]
+async fn org_settings_thresholds_and_an_ai_provider_whose_key_never_returns() {
+    let server = TestServer::start();
+    let api = server.api();
+    let admin = api.signup("settings").await;
+    let org = api.get("/api/v1/org", &admin.jwt()).await.expect(200);
+    assert_eq!(
+        org["error_rate_thresholds"],
+        json!({"warning": 1.0, "critical": 5.0})
+    );
+    assert_eq!(org["ai_provider"], serde_json::Value::Null);
+
+    let key = "sk-test-0123456789abcdef";
+    let set = api
+        .patch(
+            "/api/v1/org",
+            &admin.jwt(),
+            json!({"error_rate_thresholds": {"warning": 2, "critical": 10},
+                   "ai_provider": {"provider": "openai", "model": "gpt-5", "api_key": key}}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        set["error_rate_thresholds"],
+        json!({"warning": 2.0, "critical": 10.0})
+    );
+    assert_eq!(
+        set["ai_provider"],
+        json!({"provider": "openai", "model": "gpt-5", "base_url": null, "api_key": "set"})
+    );
+    assert!(!set.to_string().contains(key));
+    assert!(!server.log().contains(key), "the key is never logged");
+    // Changing the model keeps the key; null removes the provider.
+    let model = api
+        .patch(
+            "/api/v1/org",
+            &admin.jwt(),
+            json!({"ai_provider": {"provider": "ollama", "model": "llama4", "base_url": "http://ollama:11434"}}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(model["ai_provider"]["api_key"], "set");
+    let removed = api
+        .patch("/api/v1/org", &admin.jwt(), json!({"ai_provider": null}))
+        .await
+        .expect(200);
+    assert_eq!(removed["ai_provider"], serde_json::Value::Null);
+
+    for (body, field) in [
+        (
+            json!({"error_rate_thresholds": {"warning": 5, "critical": 1}}),
+            "error_rate_thresholds",
+        ),
+        (
+            json!({"error_rate_thresholds": {"warning": 0, "critical": 1}}),
+            "error_rate_thresholds",
+        ),
+        (
+            json!({"error_rate_thresholds": {"warning": 1, "critical": 101}}),
+            "error_rate_thresholds",
+        ),
+        (
+            json!({"ai_provider": {"provider": "Open AI", "model": "x"}}),
+            "ai_provider.provider",
+        ),
+        (
+            json!({"ai_provider": {"provider": "openai", "model": " "}}),
+            "ai_provider.model",
+        ),
+        (
+            json!({"ai_provider": {"provider": "openai", "model": "x", "base_url": "file:///etc"}}),
+            "ai_provider.base_url",
+        ),
+    ] {
+        let answer = api.patch("/api/v1/org", &admin.jwt(), body.clone()).await;
+        answer.expect_error(400, "invalid_field");
+        assert_eq!(answer.body["error"]["field"], field, "{body}");
+    }
+    let unchanged = api.get("/api/v1/org", &admin.jwt()).await.expect(200);
+    assert_eq!(
+        unchanged["error_rate_thresholds"],
+        json!({"warning": 2.0, "critical": 10.0})
+    );
+    let viewer = api.add_user(&admin, "vi@settings.io", "viewer").await;
+    api.patch("/api/v1/org", &viewer.jwt(), json!({"ai_provider": null}))
+        .await
+        .expect_error(403, "insufficient_role");
+}

@@ -186,20 +186,9 @@ pub struct MonitorChange {
     schedule: Option<String>,
     timezone: Option<String>,
     grace: Option<String>,
-    #[serde(default, with = "serde_with_null")]
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
     max_runtime: Option<Option<String>>,
     paused: Option<bool>,
-}
-
-/// Tells an absent member (`None`) from an explicit `null` (`Some(None)`).
-mod serde_with_null {
-    use serde::{Deserialize, Deserializer};
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<Option<Option<String>>, D::Error> {
-        Option::<String>::deserialize(d).map(Some)
-    }
 }
 
 fn seconds(field: &'static str, text: &str, max_secs: i64) -> ApiResult<u32> {

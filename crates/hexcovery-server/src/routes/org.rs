@@ -1,5 +1,6 @@
 //! The caller's org and identity: `GET /api/v1/me`, `GET/PATCH /api/v1/org` (name, slug,
-//! email, telemetry `retention_days`).
+//! email, telemetry `retention_days`, `error_rate_thresholds`, the AI provider — whose key is
+//! sealed at rest and shown only as "set" / "not set").
 
 use crate::auth::SignedInUser;
 use crate::error::{ApiError, ApiResult};
@@ -7,7 +8,9 @@ use crate::extract::{ApiJson, ClientAddr};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
-use hexcovery_meta::{Actor, NewAuditEvent, Org, OrgPatch, validate};
+use hexcovery_meta::{
+    Actor, AiProviderSettings, ErrorRateThresholds, NewAuditEvent, Org, OrgPatch, validate,
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -35,6 +38,98 @@ pub struct OrgUpdate {
     slug: Option<String>,
     email: Option<String>,
     retention_days: Option<u32>,
+    error_rate_thresholds: Option<Thresholds>,
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
+    ai_provider: Option<Option<AiProviderBody>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Thresholds {
+    warning: f64,
+    critical: f64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AiProviderBody {
+    provider: String,
+    model: String,
+    #[serde(default)]
+    base_url: Option<String>,
+    /// Omitted: keep the stored key.
+    #[serde(default)]
+    api_key: Option<String>,
+}
+
+fn invalid(field: &'static str, message: impl Into<String>) -> ApiError {
+    ApiError::bad_request("invalid_field", format!("{field}: {}", message.into()))
+        .with("field", field)
+}
+
+fn thresholds(t: &Thresholds) -> ApiResult<ErrorRateThresholds> {
+    let ok = |v: f64| v.is_finite() && v > 0.0 && v <= 100.0;
+    if !(ok(t.warning) && ok(t.critical) && t.warning < t.critical) {
+        return Err(invalid(
+            "error_rate_thresholds",
+            format!(
+                "warning and critical are percentages above 0 and at most 100, warning below critical; got {} and {}",
+                t.warning, t.critical
+            ),
+        ));
+    }
+    Ok(ErrorRateThresholds {
+        warning: t.warning,
+        critical: t.critical,
+    })
+}
+
+fn ai_settings(state: &AppState, body: &AiProviderBody) -> ApiResult<AiProviderSettings> {
+    let provider = body.provider.trim();
+    if provider.is_empty()
+        || provider.len() > 50
+        || !provider
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+    {
+        return Err(invalid(
+            "ai_provider.provider",
+            "must be 1 to 50 of a-z, 0-9, '_' and '-', e.g. openai, anthropic, ollama",
+        ));
+    }
+    let model = validate::name("ai_provider.model", &body.model, 200)?;
+    let base_url = match &body.base_url {
+        None => None,
+        Some(url) => {
+            let parsed = reqwest::Url::parse(url).ok().filter(|u| {
+                matches!(u.scheme(), "http" | "https")
+                    && u.host_str().is_some_and(|h| !h.is_empty())
+            });
+            if parsed.is_none() || url.len() > 2048 {
+                return Err(invalid(
+                    "ai_provider.base_url",
+                    "must be an http:// or https:// URL of at most 2048 characters",
+                ));
+            }
+            Some(url.clone())
+        }
+    };
+    let api_key_sealed = match &body.api_key {
+        None => None,
+        Some(key) if (1..=500).contains(&key.len()) => Some(state.secrets.seal(key)),
+        Some(_) => {
+            return Err(invalid(
+                "ai_provider.api_key",
+                "must be 1 to 500 characters",
+            ));
+        }
+    };
+    Ok(AiProviderSettings {
+        provider: provider.to_string(),
+        model,
+        base_url,
+        api_key_sealed,
+    })
 }
 
 /// `PATCH /api/v1/org` (admin): change name, slug or email; absent fields stay as they are.
@@ -58,12 +153,27 @@ pub async fn update(
             .retention_days
             .map(validate::retention_days)
             .transpose()?,
+        error_rate_thresholds: req
+            .error_rate_thresholds
+            .as_ref()
+            .map(thresholds)
+            .transpose()?,
+        ai_provider: match &req.ai_provider {
+            None => None,
+            Some(None) => Some(None),
+            Some(Some(body)) => Some(Some(ai_settings(&state, body)?)),
+        },
     };
     let changed: Vec<&str> = [
         ("name", patch.name.is_some()),
         ("slug", patch.slug.is_some()),
         ("email", patch.email.is_some()),
         ("retention_days", patch.retention_days.is_some()),
+        (
+            "error_rate_thresholds",
+            patch.error_rate_thresholds.is_some(),
+        ),
+        ("ai_provider", patch.ai_provider.is_some()),
     ]
     .into_iter()
     .filter_map(|(field, set)| set.then_some(field))
@@ -71,7 +181,7 @@ pub async fn update(
     if changed.is_empty() {
         return Err(ApiError::bad_request(
             "empty_update",
-            "nothing to change: send at least one of name, slug, email, retention_days",
+            "nothing to change: send at least one of name, slug, email, retention_days, error_rate_thresholds, ai_provider",
         ));
     }
     let org_id = session.user.org_id;
