@@ -282,6 +282,15 @@ pub trait Metastore: Send + Sync + 'static {
         keep_session: Uuid,
     ) -> MetaResult<u64>;
 
+    // --- teams ---
+    async fn create_team(&self, org_id: Uuid, name: &str) -> MetaResult<Team>;
+    /// The org's teams by name, with their members.
+    async fn list_teams(&self, org_id: Uuid) -> MetaResult<Vec<Team>>;
+    /// Renames and changes members in one transaction; a member id that is not a user of
+    /// the org is `NotFound("user")` and changes nothing.
+    async fn update_team(&self, org_id: Uuid, id: Uuid, patch: TeamPatch) -> MetaResult<Team>;
+    async fn delete_team(&self, org_id: Uuid, id: Uuid) -> MetaResult<()>;
+
     // --- audit ---
     async fn record_audit(&self, event: NewAuditEvent) -> MetaResult<()>;
     /// The org's audit events matching `filter`, newest first.

@@ -564,3 +564,28 @@ pub struct AuditFilter {
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
 }
+
+/// A team and its members.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Team {
+    pub id: Uuid,
+    pub name: String,
+    pub members: Vec<TeamMember>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct TeamMember {
+    pub user_id: Uuid,
+    pub email: String,
+    pub name: String,
+}
+
+/// A change to a team: a new name, members to add and to remove.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TeamPatch {
+    pub name: Option<String>,
+    pub add_members: Vec<Uuid>,
+    pub remove_members: Vec<Uuid>,
+}

@@ -5,6 +5,7 @@
 mod annotations;
 mod heartbeats;
 mod notifications;
+mod teams;
 mod totp;
 
 use crate::Metastore;
@@ -231,6 +232,12 @@ fn conflict_or_internal(e: sqlx::Error) -> MetaError {
         }
         if message.contains("users.email") {
             return email_taken();
+        }
+        if message.contains("teams.org_id, teams.name") || message.contains("teams.name") {
+            return MetaError::Conflict {
+                code: "team_name_taken",
+                message: "the organization already has a team with this name".into(),
+            };
         }
     }
     e.into()
@@ -1219,6 +1226,22 @@ impl Metastore for SqliteMetastore {
     ) -> MetaResult<u64> {
         self.password_change(org_id, user_id, password_hash, keep_session)
             .await
+    }
+
+    async fn create_team(&self, org_id: Uuid, name: &str) -> MetaResult<Team> {
+        self.team_create(org_id, name).await
+    }
+
+    async fn list_teams(&self, org_id: Uuid) -> MetaResult<Vec<Team>> {
+        self.team_list(org_id).await
+    }
+
+    async fn update_team(&self, org_id: Uuid, id: Uuid, patch: TeamPatch) -> MetaResult<Team> {
+        self.team_update(org_id, id, patch).await
+    }
+
+    async fn delete_team(&self, org_id: Uuid, id: Uuid) -> MetaResult<()> {
+        self.team_delete(org_id, id).await
     }
 
     async fn list_audit(

@@ -142,6 +142,10 @@ pub fn route_table() -> Vec<RouteSpec> {
             User(Viewer),
             totp::regenerate_recovery_codes,
         ),
+        route(M::GET, "/api/v1/teams", User(Viewer), teams::list),
+        route(M::POST, "/api/v1/teams", User(Admin), teams::create),
+        route(M::PATCH, "/api/v1/teams/{id}", User(Admin), teams::update),
+        route(M::DELETE, "/api/v1/teams/{id}", User(Admin), teams::remove),
         route(M::POST, "/api/v1/dsl", KeyOrUser(Viewer), dsl::run),
         route(
             M::GET,

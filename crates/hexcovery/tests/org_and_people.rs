@@ -493,3 +493,72 @@ async fn org_settings_thresholds_and_an_ai_provider_whose_key_never_returns() {
         .await
         .expect_error(403, "insufficient_role");
 }
+
+#[tokio::test]
+async fn teams_group_the_orgs_own_users() {
+    let server = TestServer::start();
+    let api = server.api();
+    let admin = api.signup("teamed").await;
+    let editor = api.add_user(&admin, "ed@teamed.io", "editor").await;
+    let viewer = api.add_user(&admin, "vi@teamed.io", "viewer").await;
+    let outsider = api.signup("elsewhere").await;
+
+    let team = api
+        .post("/api/v1/teams", &admin.jwt(), json!({"name": "SRE"}))
+        .await
+        .expect(201);
+    let path = format!("/api/v1/teams/{}", team["id"].as_str().unwrap());
+    api.post("/api/v1/teams", &admin.jwt(), json!({"name": "SRE"}))
+        .await
+        .expect_error(409, "team_name_taken");
+    api.post("/api/v1/teams", &editor.jwt(), json!({"name": "Devs"}))
+        .await
+        .expect_error(403, "insufficient_role");
+
+    let changed = api
+        .patch(
+            &path,
+            &admin.jwt(),
+            json!({"name": "Platform", "add_members": [editor.user_id, viewer.user_id]}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(changed["name"], "Platform");
+    let emails: Vec<&str> = changed["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["email"].as_str().unwrap())
+        .collect();
+    assert_eq!(emails, ["ed@teamed.io", "vi@teamed.io"]);
+    // Another org's user is no member candidate; nothing changes.
+    api.patch(
+        &path,
+        &admin.jwt(),
+        json!({"add_members": [outsider.user_id], "name": "Other"}),
+    )
+    .await
+    .expect_error(400, "invalid_field");
+    let removed = api
+        .patch(
+            &path,
+            &admin.jwt(),
+            json!({"remove_members": [viewer.user_id]}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(removed["members"].as_array().unwrap().len(), 1);
+    assert_eq!(removed["name"], "Platform");
+    // Everyone in the org sees teams; removing a user removes them from their teams.
+    api.delete(&format!("/api/v1/users/{}", editor.user_id), &admin.jwt())
+        .await
+        .expect(204);
+    let teams = api.get("/api/v1/teams", &viewer.jwt()).await.expect(200);
+    assert_eq!(teams["teams"][0]["members"], json!([]));
+    let theirs = api.get("/api/v1/teams", &outsider.jwt()).await.expect(200);
+    assert_eq!(theirs["teams"], json!([]), "another org sees none of them");
+    api.delete(&path, &admin.jwt()).await.expect(204);
+    api.delete(&path, &admin.jwt())
+        .await
+        .expect_error(404, "not_found");
+}

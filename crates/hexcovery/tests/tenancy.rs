@@ -70,7 +70,16 @@ async fn another_orgs_ids_answer_404_on_every_by_id_route() {
         .unwrap()
         .to_string();
 
+    let team_b = api
+        .post("/api/v1/teams", &admin_b.jwt(), json!({ "name": "b-team" }))
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
     let ids: HashMap<&str, &str> = HashMap::from([
+        ("/api/v1/teams/{id}", team_b.as_str()),
         ("/api/v1/heartbeats/{name}", "b-backup"),
         ("/api/v1/notification-channels/{id}", channel_b.as_str()),
         (
@@ -100,6 +109,8 @@ async fn another_orgs_ids_answer_404_on_every_by_id_route() {
                 json!({ "name": "deploy/a", "title": "taken over" })
             } else if path.starts_with("/api/v1/heartbeats") {
                 json!({ "paused": true })
+            } else if path.starts_with("/api/v1/teams") {
+                json!({ "name": "taken over" })
             } else {
                 json!({ "role": "admin" })
             }
@@ -134,9 +145,11 @@ async fn another_orgs_ids_answer_404_on_every_by_id_route() {
     }
     assert_eq!(
         checked,
-        ids.len() + 5,
-        "PATCH and DELETE users; DELETE keys, invites, sessions, channels; GET deliveries; GET, PUT and DELETE annotations; GET, PATCH and DELETE heartbeats"
+        ids.len() + 6,
+        "PATCH and DELETE users; DELETE keys, invites, sessions, channels; GET deliveries; GET, PUT and DELETE annotations; GET, PATCH and DELETE heartbeats; PATCH and DELETE teams"
     );
+    let teams_b = api.get("/api/v1/teams", &admin_b.jwt()).await.expect(200);
+    assert_eq!(teams_b["teams"][0]["name"], "b-team");
     let channels = api
         .get("/api/v1/notification-channels", &admin_b.jwt())
         .await

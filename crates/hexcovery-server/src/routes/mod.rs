@@ -12,6 +12,7 @@ pub mod invites;
 pub mod org;
 pub mod session_auth;
 pub mod sessions;
+pub mod teams;
 pub mod totp;
 pub mod usage;
 pub mod users;
