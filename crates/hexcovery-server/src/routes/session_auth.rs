@@ -213,6 +213,29 @@ pub struct LoginRequest {
     totp_code: Option<String>,
 }
 
+/// Files a failed login of a known account in its org's audit log; the actor is not
+/// authenticated, so it is anonymous, named by the email tried.
+async fn audit_login_failure(
+    state: &AppState,
+    user: &hexcovery_meta::User,
+    client: Option<String>,
+    reason: &str,
+) {
+    let actor = Actor {
+        kind: ActorKind::Anonymous,
+        id: None,
+        name: user.email.clone(),
+    };
+    state
+        .audit(
+            NewAuditEvent::failure(user.org_id, actor, "auth.login")
+                .target(format!("user:{}", user.id))
+                .client(client)
+                .detail(serde_json::json!({ "reason": reason })),
+        )
+        .await;
+}
+
 /// The throttle keys of a login: the account, then (when known) the client address.
 fn throttle_keys(email: &str, client: Option<&str>) -> Vec<String> {
     let mut keys = vec![format!("account:{email}")];
@@ -262,19 +285,7 @@ pub async fn login(
         return Err(invalid_login());
     };
     if !valid {
-        let actor = Actor {
-            kind: ActorKind::Anonymous,
-            id: None,
-            name: user.email.clone(),
-        };
-        state
-            .audit(
-                NewAuditEvent::failure(user.org_id, actor, "auth.login")
-                    .target(format!("user:{}", user.id))
-                    .client(client)
-                    .detail(serde_json::json!({ "reason": "wrong_password" })),
-            )
-            .await;
+        audit_login_failure(&state, &user, client, "wrong_password").await;
         failed(&state);
         return Err(invalid_login());
     }
@@ -287,19 +298,7 @@ pub async fn login(
             ));
         };
         if !crate::routes::totp::second_factor(&state, &user, code).await? {
-            let actor = Actor {
-                kind: ActorKind::Anonymous,
-                id: None,
-                name: user.email.clone(),
-            };
-            state
-                .audit(
-                    NewAuditEvent::failure(user.org_id, actor, "auth.login")
-                        .target(format!("user:{}", user.id))
-                        .client(client)
-                        .detail(serde_json::json!({ "reason": "wrong_totp_code" })),
-                )
-                .await;
+            audit_login_failure(&state, &user, client, "wrong_totp_code").await;
             failed(&state);
             return Err(ApiError::unauthorized(
                 "invalid_totp_code",
