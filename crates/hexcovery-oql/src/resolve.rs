@@ -356,7 +356,22 @@ pub fn resolve(
                         ),
                     ));
                 }
-                let resolved = match by_alias(&item.expr) {
+                // A bare name in ORDER BY is an output column first (as in PostgreSQL):
+                // `SELECT -duration_ms AS duration_ms … ORDER BY duration_ms` sorts by the item.
+                let output = match &item.expr.kind {
+                    ExprKind::Column(ident) => items
+                        .iter()
+                        .find(|i| {
+                            if ident.quoted {
+                                i.name == ident.name
+                            } else {
+                                i.name.eq_ignore_ascii_case(&ident.name)
+                            }
+                        })
+                        .map(|i| i.expr.clone()),
+                    _ => None,
+                };
+                let resolved = match output.or_else(|| by_alias(&item.expr)) {
                     Some(e) => e,
                     None => Scope {
                         table: &table,
