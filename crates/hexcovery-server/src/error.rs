@@ -108,6 +108,11 @@ impl ApiError {
         )
     }
 
+    /// 400 `invalid_field`: `field` broke its rule; the message says what is allowed.
+    pub fn invalid_field(field: &'static str, message: impl std::fmt::Display) -> Self {
+        Self::bad_request("invalid_field", format!("{field}: {message}")).with("field", field)
+    }
+
     pub fn internal(error: impl Into<anyhow::Error>) -> Self {
         Self {
             internal: Some(error.into()),
@@ -148,7 +153,7 @@ impl From<MetaError> for ApiError {
 
 impl From<InvalidField> for ApiError {
     fn from(e: InvalidField) -> Self {
-        ApiError::bad_request("invalid_field", e.to_string()).with("field", e.field)
+        ApiError::invalid_field(e.field, e.message)
     }
 }
 

@@ -39,13 +39,12 @@ pub struct AnnotationBody {
 /// An instant as the API accepts it: RFC 3339 text or epoch milliseconds.
 pub fn instant(field: &'static str, value: &Value) -> ApiResult<DateTime<Utc>> {
     let bad = || {
-        ApiError::bad_request(
-            "invalid_field",
+        ApiError::invalid_field(
+            field,
             format!(
-                "{field}: must be an RFC 3339 time such as \"2026-11-22T10:00:00Z\" or epoch milliseconds, got {value}"
+                "must be an RFC 3339 time such as \"2026-11-22T10:00:00Z\" or epoch milliseconds, got {value}"
             ),
         )
-        .with("field", field)
     };
     match value {
         Value::String(text) => DateTime::parse_from_rfc3339(text)
@@ -76,15 +75,14 @@ impl AnnotationBody {
         if let Some(end) = time_end
             && end < time
         {
-            return Err(ApiError::bad_request(
-                "invalid_field",
+            return Err(ApiError::invalid_field(
+                "time_end",
                 format!(
-                    "time_end: must not be before time ({}), got {}",
+                    "must not be before time ({}), got {}",
                     time.to_rfc3339(),
                     end.to_rfc3339()
                 ),
-            )
-            .with("field", "time_end"));
+            ));
         }
         Ok(AnnotationFields {
             name: machine_name("name", &self.name, 128)?,

@@ -27,31 +27,6 @@ fn view(channel: &NotificationChannel) -> Value {
     })
 }
 
-fn invalid(field: &'static str, message: impl Into<String>) -> ApiError {
-    ApiError::bad_request("invalid_field", format!("{field}: {}", message.into()))
-        .with("field", field)
-}
-
-/// An `http://` or `https://` URL with a host, at most 2048 characters.
-fn webhook_url(text: &str) -> ApiResult<String> {
-    if text.len() > 2048 {
-        return Err(invalid("url", "must be at most 2048 characters long"));
-    }
-    let url = reqwest::Url::parse(text).map_err(|e| {
-        invalid(
-            "url",
-            format!("is not a URL ({e}), e.g. https://hooks.example.com/hexcovery"),
-        )
-    })?;
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
-        return Err(invalid(
-            "url",
-            "must be an http:// or https:// URL with a host",
-        ));
-    }
-    Ok(url.to_string())
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChannelBody {
@@ -80,11 +55,11 @@ pub async fn create(
     ApiJson(body): ApiJson<ChannelBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let name = name_rule("name", &body.name, 100)?;
-    let url = webhook_url(&body.url)?;
+    let url = super::http_url("url", &body.url)?;
     if let Some(secret) = &body.secret
         && !(16..=256).contains(&secret.len())
     {
-        return Err(invalid(
+        return Err(ApiError::invalid_field(
             "secret",
             format!("must be 16 to 256 characters long, got {}", secret.len()),
         ));

@@ -192,9 +192,7 @@ pub struct MonitorChange {
 }
 
 fn seconds(field: &'static str, text: &str, max_secs: i64) -> ApiResult<u32> {
-    let invalid = |message: String| {
-        ApiError::bad_request("invalid_field", format!("{field}: {message}")).with("field", field)
-    };
+    let invalid = |message: String| ApiError::invalid_field(field, message);
     let d = parse_duration(text).map_err(|e| invalid(e.0))?;
     if d.num_seconds() > max_secs {
         return Err(invalid(format!(
@@ -224,7 +222,7 @@ pub async fn update(
         } else {
             "schedule"
         };
-        ApiError::bad_request("invalid_field", format!("{field}: {}", e.0)).with("field", field)
+        ApiError::invalid_field(field, e.0)
     })?;
     let patch = MonitorPatch {
         schedule: change.schedule.as_ref().map(|_| parsed.text()),

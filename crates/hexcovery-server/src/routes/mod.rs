@@ -61,3 +61,27 @@ pub fn next_cursor(page: Page, returned: usize, last_id: Option<Uuid>) -> Option
         .then_some(last_id)
         .flatten()
 }
+
+/// An `http://` or `https://` URL with a host, at most 2048 characters (webhooks, AI
+/// provider endpoints).
+pub fn http_url(field: &'static str, text: &str) -> Result<String, ApiError> {
+    if text.len() > 2048 {
+        return Err(ApiError::invalid_field(
+            field,
+            "must be at most 2048 characters long",
+        ));
+    }
+    let url = reqwest::Url::parse(text).map_err(|e| {
+        ApiError::invalid_field(
+            field,
+            format!("is not a URL ({e}), e.g. https://hooks.example.com/hexcovery"),
+        )
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
+        return Err(ApiError::invalid_field(
+            field,
+            "must be an http:// or https:// URL with a host",
+        ));
+    }
+    Ok(url.to_string())
+}

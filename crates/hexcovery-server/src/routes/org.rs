@@ -62,15 +62,10 @@ pub struct AiProviderBody {
     api_key: Option<String>,
 }
 
-fn invalid(field: &'static str, message: impl Into<String>) -> ApiError {
-    ApiError::bad_request("invalid_field", format!("{field}: {}", message.into()))
-        .with("field", field)
-}
-
 fn thresholds(t: &Thresholds) -> ApiResult<ErrorRateThresholds> {
     let ok = |v: f64| v.is_finite() && v > 0.0 && v <= 100.0;
     if !(ok(t.warning) && ok(t.critical) && t.warning < t.critical) {
-        return Err(invalid(
+        return Err(ApiError::invalid_field(
             "error_rate_thresholds",
             format!(
                 "warning and critical are percentages above 0 and at most 100, warning below critical; got {} and {}",
@@ -92,33 +87,22 @@ fn ai_settings(state: &AppState, body: &AiProviderBody) -> ApiResult<AiProviderS
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
     {
-        return Err(invalid(
+        return Err(ApiError::invalid_field(
             "ai_provider.provider",
             "must be 1 to 50 of a-z, 0-9, '_' and '-', e.g. openai, anthropic, ollama",
         ));
     }
     let model = validate::name("ai_provider.model", &body.model, 200)?;
-    let base_url = match &body.base_url {
-        None => None,
-        Some(url) => {
-            let parsed = reqwest::Url::parse(url).ok().filter(|u| {
-                matches!(u.scheme(), "http" | "https")
-                    && u.host_str().is_some_and(|h| !h.is_empty())
-            });
-            if parsed.is_none() || url.len() > 2048 {
-                return Err(invalid(
-                    "ai_provider.base_url",
-                    "must be an http:// or https:// URL of at most 2048 characters",
-                ));
-            }
-            Some(url.clone())
-        }
-    };
+    let base_url = body
+        .base_url
+        .as_deref()
+        .map(|url| super::http_url("ai_provider.base_url", url).map(|_| url.to_string()))
+        .transpose()?;
     let api_key_sealed = match &body.api_key {
         None => None,
         Some(key) if (1..=500).contains(&key.len()) => Some(state.secrets.seal(key)),
         Some(_) => {
-            return Err(invalid(
+            return Err(ApiError::invalid_field(
                 "ai_provider.api_key",
                 "must be 1 to 500 characters",
             ));

@@ -103,11 +103,10 @@ pub async fn update(
     let team = match state.meta.update_team(user.org_id, id, patch).await {
         // The team exists: a member id that is no user of this org is bad input.
         Err(MetaError::NotFound("user")) => {
-            return Err(ApiError::bad_request(
-                "invalid_field",
-                "add_members: every member must be a user of this organization",
-            )
-            .with("field", "add_members"));
+            return Err(ApiError::invalid_field(
+                "add_members",
+                "every member must be a user of this organization",
+            ));
         }
         other => other?,
     };

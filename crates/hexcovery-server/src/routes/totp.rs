@@ -47,6 +47,14 @@ pub async fn second_factor(state: &AppState, user: &User, code: &str) -> ApiResu
         .await?)
 }
 
+fn not_enabled() -> ApiError {
+    ApiError::new(
+        crate::error::ErrorClass::Conflict,
+        "totp_not_enabled",
+        "two-factor authentication is not on",
+    )
+}
+
 fn wrong_code() -> ApiError {
     ApiError::forbidden(
         "invalid_totp_code",
@@ -160,11 +168,7 @@ pub async fn disable(
         ));
     }
     if !state.meta.totp_record(user.org_id, user.id).await?.enabled {
-        return Err(ApiError::new(
-            crate::error::ErrorClass::Conflict,
-            "totp_not_enabled",
-            "two-factor authentication is not on",
-        ));
+        return Err(not_enabled());
     }
     if !second_factor(&state, user, &body.code).await? {
         return Err(wrong_code());
@@ -182,11 +186,7 @@ pub async fn regenerate_recovery_codes(
 ) -> ApiResult<Json<Value>> {
     let user = &session.user;
     if !state.meta.totp_record(user.org_id, user.id).await?.enabled {
-        return Err(ApiError::new(
-            crate::error::ErrorClass::Conflict,
-            "totp_not_enabled",
-            "two-factor authentication is not on",
-        ));
+        return Err(not_enabled());
     }
     if !second_factor(&state, user, &body.code).await? {
         return Err(wrong_code());
