@@ -122,8 +122,27 @@ pub trait Metastore: Send + Sync + 'static {
     ) -> MetaResult<User>;
 
     // --- outbox ---
-    async fn add_outbox_message(&self, message: NewOutboxMessage) -> MetaResult<OutboxMessage>;
+    async fn add_outbox_message(
+        &self,
+        message: NewOutboxMessage,
+        now: DateTime<Utc>,
+    ) -> MetaResult<OutboxMessage>;
+    /// The org's messages, newest first.
     async fn list_outbox(&self, org_id: Uuid, page: Page) -> MetaResult<Vec<OutboxMessage>>;
+    /// Pending messages (of any org) whose next attempt is due, oldest due first: the
+    /// mailer's queue.
+    async fn due_outbox_messages(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> MetaResult<Vec<OutboxMessage>>;
+    /// Records one sending attempt: sent, retry at a time, or failed for good.
+    async fn record_outbox_attempt(
+        &self,
+        id: Uuid,
+        result: DeliveryResult,
+        now: DateTime<Utc>,
+    ) -> MetaResult<()>;
 
     // --- usage ---
     /// Adds ingested records and bytes to the per-day, per-signal totals.

@@ -309,13 +309,57 @@ pub struct InviteAcceptance {
     pub password_hash: String,
 }
 
+/// A message for a person (an invite email), kept in the org's outbox and, when a mail
+/// server is configured, queued for sending.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct OutboxMessage {
     pub id: Uuid,
+    /// Never shown: the outbox is listed per org already.
+    #[serde(skip)]
+    pub org_id: Uuid,
     pub created_at: DateTime<Utc>,
     pub recipient: String,
     pub subject: String,
     pub body: String,
+    pub status: OutboxStatus,
+    /// Sending attempts made so far.
+    pub attempts: u32,
+    /// When the next attempt is due, while `pending`.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+/// Where an outbox message is on its way to the recipient.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum OutboxStatus {
+    /// No mail server is configured: the outbox is where the message is read.
+    NotSent,
+    /// Queued for the mail server; retried with back-off.
+    Pending,
+    /// The mail server accepted it.
+    Sent,
+    /// The mail server refused it for good, or every attempt failed.
+    Failed,
+}
+
+impl OutboxStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutboxStatus::NotSent => "not_sent",
+            OutboxStatus::Pending => "pending",
+            OutboxStatus::Sent => "sent",
+            OutboxStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::NotSent, Self::Pending, Self::Sent, Self::Failed]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
 }
 
 pub struct NewOutboxMessage {
@@ -323,6 +367,8 @@ pub struct NewOutboxMessage {
     pub recipient: String,
     pub subject: String,
     pub body: String,
+    /// Queue it for the mail server (`pending`, due now) rather than keep it `not_sent`.
+    pub send: bool,
 }
 
 /// Telemetry ingested by an org on one UTC day for one signal, to be added to its totals.

@@ -5,6 +5,7 @@
 mod annotations;
 mod heartbeats;
 mod notifications;
+mod outbox;
 mod teams;
 mod totp;
 
@@ -196,16 +197,6 @@ fn invite_from_row(row: &SqliteRow, now: DateTime<Utc>) -> MetaResult<Invite> {
             user_id: opt_uuid(row, "invited_by_user_id")?,
             name: row.try_get("invited_by_name")?,
         },
-    })
-}
-
-fn outbox_from_row(row: &SqliteRow) -> MetaResult<OutboxMessage> {
-    Ok(OutboxMessage {
-        id: uuid(row, "id")?,
-        created_at: time(row.try_get("created_at")?)?,
-        recipient: row.try_get("recipient")?,
-        subject: row.try_get("subject")?,
-        body: row.try_get("body")?,
     })
 }
 
@@ -917,43 +908,33 @@ impl Metastore for SqliteMetastore {
         Ok(user)
     }
 
-    async fn add_outbox_message(&self, message: NewOutboxMessage) -> MetaResult<OutboxMessage> {
-        let id = Uuid::now_v7();
-        let now = now_ms();
-        sqlx::query(
-            "INSERT INTO outbox (id, org_id, created_at, recipient, subject, body) VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(id.to_string())
-        .bind(message.org_id.to_string())
-        .bind(now)
-        .bind(&message.recipient)
-        .bind(&message.subject)
-        .bind(&message.body)
-        .execute(&self.writer)
-        .await?;
-        Ok(OutboxMessage {
-            id,
-            created_at: time(now)?,
-            recipient: message.recipient,
-            subject: message.subject,
-            body: message.body,
-        })
+    async fn add_outbox_message(
+        &self,
+        message: NewOutboxMessage,
+        now: DateTime<Utc>,
+    ) -> MetaResult<OutboxMessage> {
+        self.outbox_add(message, now).await
     }
 
     async fn list_outbox(&self, org_id: Uuid, page: Page) -> MetaResult<Vec<OutboxMessage>> {
-        sqlx::query(
-            "SELECT id, created_at, recipient, subject, body FROM outbox \
-             WHERE org_id = ? AND (? IS NULL OR id < ?) ORDER BY id DESC LIMIT ?",
-        )
-        .bind(org_id.to_string())
-        .bind(page.before.map(|b| b.to_string()))
-        .bind(page.before.map(|b| b.to_string()))
-        .bind(i64::from(page.limit))
-        .fetch_all(&self.reader)
-        .await?
-        .iter()
-        .map(outbox_from_row)
-        .collect()
+        self.outbox_list(org_id, page).await
+    }
+
+    async fn due_outbox_messages(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> MetaResult<Vec<OutboxMessage>> {
+        self.outbox_due(now, limit).await
+    }
+
+    async fn record_outbox_attempt(
+        &self,
+        id: Uuid,
+        result: DeliveryResult,
+        now: DateTime<Utc>,
+    ) -> MetaResult<()> {
+        self.outbox_record(id, result, now).await
     }
 
     async fn add_usage(&self, increments: &[UsageIncrement]) -> MetaResult<()> {

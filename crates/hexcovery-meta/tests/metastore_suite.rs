@@ -568,9 +568,17 @@ async fn outbox_is_per_org(store: &dyn Metastore) {
         recipient: "new@acme.io".into(),
         subject: "You are invited".into(),
         body: "link".into(),
+        send: false,
     };
-    store.add_outbox_message(message(org.id)).await.unwrap();
-    store.add_outbox_message(message(org.id)).await.unwrap();
+    let now = Utc::now();
+    store
+        .add_outbox_message(message(org.id), now)
+        .await
+        .unwrap();
+    store
+        .add_outbox_message(message(org.id), now)
+        .await
+        .unwrap();
     assert_eq!(
         store
             .list_outbox(
@@ -598,6 +606,113 @@ async fn outbox_is_per_org(store: &dyn Metastore) {
             .unwrap()
             .is_empty()
     );
+}
+
+async fn outbox_queues_messages_for_the_mailer(store: &dyn Metastore) {
+    let (org, _) = org_with_admin(store, "acme").await;
+    let (other, _) = org_with_admin(store, "other").await;
+    let now = Utc::now();
+    let message = |org_id, recipient: &str, send| NewOutboxMessage {
+        org_id,
+        recipient: recipient.into(),
+        subject: "You are invited".into(),
+        body: "link".into(),
+        send,
+    };
+    let kept = store
+        .add_outbox_message(message(org.id, "kept@acme.io", false), now)
+        .await
+        .unwrap();
+    assert_eq!(kept.status, OutboxStatus::NotSent);
+    assert_eq!(kept.next_attempt_at, None);
+    let first = store
+        .add_outbox_message(message(org.id, "first@acme.io", true), now)
+        .await
+        .unwrap();
+    assert_eq!(first.status, OutboxStatus::Pending);
+    let second = store
+        .add_outbox_message(message(other.id, "second@other.io", true), now)
+        .await
+        .unwrap();
+
+    let due = |at| async move { store.due_outbox_messages(at, 10).await.unwrap() };
+    assert!(
+        due(now - Duration::seconds(1)).await.is_empty(),
+        "not due yet"
+    );
+    let queue = due(now).await;
+    assert_eq!(
+        queue.iter().map(|m| m.id).collect::<Vec<_>>(),
+        [first.id, second.id],
+        "every org's pending messages, oldest first; never the not-sent one"
+    );
+    assert_eq!(queue[1].org_id, other.id);
+
+    let retry_at = now + Duration::seconds(30);
+    store
+        .record_outbox_attempt(
+            first.id,
+            DeliveryResult::Retry {
+                error: "connection refused".into(),
+                at: retry_at,
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        due(now).await.iter().map(|m| m.id).collect::<Vec<_>>(),
+        [second.id]
+    );
+    let queue = due(retry_at).await;
+    assert_eq!(
+        queue.iter().map(|m| m.id).collect::<Vec<_>>(),
+        [second.id, first.id],
+        "ordered by when each is due"
+    );
+    assert_eq!(queue[1].attempts, 1);
+    assert_eq!(queue[1].last_error.as_deref(), Some("connection refused"));
+
+    store
+        .record_outbox_attempt(first.id, DeliveryResult::Delivered, retry_at)
+        .await
+        .unwrap();
+    store
+        .record_outbox_attempt(
+            second.id,
+            DeliveryResult::Failed {
+                error: "550 no such user".into(),
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    assert!(due(retry_at + Duration::days(1)).await.is_empty());
+    assert!(
+        matches!(
+            store
+                .record_outbox_attempt(first.id, DeliveryResult::Delivered, retry_at)
+                .await,
+            Err(MetaError::NotFound(_))
+        ),
+        "a sent message takes no more attempts"
+    );
+    let page = Page {
+        limit: 10,
+        before: None,
+    };
+    let listed = store.list_outbox(org.id, page).await.unwrap();
+    let sent = listed.iter().find(|m| m.id == first.id).unwrap();
+    assert_eq!(sent.status, OutboxStatus::Sent);
+    assert_eq!(sent.attempts, 2);
+    assert_eq!(
+        sent.sent_at.map(|t| t.timestamp_millis()),
+        Some(retry_at.timestamp_millis())
+    );
+    assert_eq!(sent.next_attempt_at, None);
+    let failed = &store.list_outbox(other.id, page).await.unwrap()[0];
+    assert_eq!(failed.status, OutboxStatus::Failed);
+    assert_eq!(failed.last_error.as_deref(), Some("550 no such user"));
 }
 
 async fn api_keys_authenticate_until_revoked(store: &dyn Metastore) {
@@ -1217,6 +1332,7 @@ macro_rules! backends {
                 role_changes_show_in_live_sessions,
                 invites_are_single_use_and_expire,
                 outbox_is_per_org,
+                outbox_queues_messages_for_the_mailer,
                 usage_adds_up_per_org_day_and_signal,
                 api_keys_authenticate_until_revoked,
                 audit_is_per_org_newest_first_and_paged,

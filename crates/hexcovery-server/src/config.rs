@@ -53,8 +53,31 @@ pub struct ServerConfig {
     pub server_key: Option<String>,
     /// OQL: per-query time and memory limits, result cap, concurrency.
     pub query_limits: crate::query::QueryLimits,
-    /// Tests only: read "now" for heartbeats from this file (see `clock::Clock::File`).
+    /// The mail server invite emails go through; without one they stay in the org's outbox.
+    pub smtp: Option<SmtpConfig>,
+    /// Tests only: read "now" for heartbeats and mail retries from this file (see
+    /// `clock::Clock::File`).
     pub test_clock_file: Option<PathBuf>,
+}
+
+/// Where and as whom to send mail.
+#[derive(Clone)]
+pub struct SmtpConfig {
+    /// `smtp://host[:port]` (plain, port 25), `smtp://host[:port]?tls=required` (STARTTLS,
+    /// port 587) or `smtps://host[:port]` (TLS, port 465), with optional `user:password@`.
+    pub url: String,
+    /// The `From` mailbox, `Name <address>` or a bare address.
+    pub from: String,
+}
+
+/// The URL carries the mail server's password: debug output shows neither.
+impl std::fmt::Debug for SmtpConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpConfig")
+            .field("url", &"<redacted>")
+            .field("from", &self.from)
+            .finish()
+    }
 }
 
 impl ServerConfig {
@@ -73,6 +96,7 @@ impl ServerConfig {
             flush_interval: std::time::Duration::from_secs(10),
             server_key: None,
             query_limits: crate::query::QueryLimits::default(),
+            smtp: None,
             test_clock_file: None,
         }
     }

@@ -7,16 +7,18 @@ pub mod config;
 pub mod error;
 pub mod extract;
 mod ingest;
+pub mod mail;
 pub mod notify;
 pub mod policy;
 pub mod query;
+mod retry;
 mod routes;
 mod server_key;
 pub mod state;
 pub mod throttle;
 mod usage;
 
-pub use config::{ServerConfig, SignupMode};
+pub use config::{ServerConfig, SignupMode, SmtpConfig};
 pub use policy::{Access, app, route_policies};
 pub use state::AppState;
 
@@ -62,6 +64,12 @@ pub async fn serve(
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
     let server_key = server_key::load_or_create(&config)?;
+    let mailer = config
+        .smtp
+        .as_ref()
+        .map(mail::Mailer::new)
+        .transpose()?
+        .map(Arc::new);
     let meta_path = config.data_dir.join("meta.db");
     let meta = Arc::new(SqliteMetastore::open(&meta_path).await?);
     tracing::info!(path = %meta_path.display(), "metastore ready");
@@ -92,10 +100,11 @@ pub async fn serve(
         throttle: Arc::new(throttle::Throttle::default()),
         http: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
-            .timeout(notify::ATTEMPT_TIMEOUT)
+            .timeout(retry::ATTEMPT_TIMEOUT)
             .user_agent(concat!("hexcovery/", env!("CARGO_PKG_VERSION")))
             .build()
             .context("building the webhook HTTP client")?,
+        mailer: mailer.clone(),
         clock: match &config.test_clock_file {
             Some(path) => {
                 tracing::warn!(path = %path.display(), "heartbeat time comes from a test clock file");
@@ -141,6 +150,8 @@ pub async fn serve(
             .run_maintenance(stopped(background_stop.clone())),
     );
     let dispatcher = tokio::spawn(notify::run(state.clone(), background_stop.clone()));
+    let mail = mailer
+        .map(|mailer| tokio::spawn(mail::run(state.clone(), mailer, background_stop.clone())));
     let upkeep = tokio::spawn(upkeep(state.clone(), background_stop));
 
     shutdown.await;
@@ -202,6 +213,9 @@ pub async fn serve(
     maintenance.await?;
     upkeep.await?;
     dispatcher.await?;
+    if let Some(mail) = mail {
+        mail.await?;
+    }
     if let Err(e) = state.usage.flush(meta.as_ref()).await {
         tracing::error!(error = %e, "could not record the last usage counts");
     }

@@ -3,26 +3,14 @@
 //! delivers them — signed with HMAC-SHA256 when the channel has a secret — retrying with
 //! back-off until a 2xx answer or the last attempt.
 
+use crate::retry::next_attempt;
 use crate::state::AppState;
-use chrono::{DateTime, TimeDelta, Utc};
 use hexcovery_meta::{Delivery, DeliveryResult, HeartbeatEvent, NotificationChannel};
 use hexcovery_monitor::MonitorState;
 use hmac::{KeyInit, Mac};
 use serde_json::json;
 use std::time::Duration;
 use tokio::sync::watch;
-
-/// Waits before attempts 2, 3, …; after the last, the delivery has failed.
-const BACKOFF_SECS: [i64; 7] = [10, 30, 120, 600, 1_800, 3_600, 7_200];
-
-/// How long one attempt may take.
-pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// When to try again after `attempts` failed attempts, or `None` to give up.
-pub fn next_attempt(attempts: u32, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    let wait = BACKOFF_SECS.get(attempts.checked_sub(1)? as usize)?;
-    Some(now + TimeDelta::seconds(*wait))
-}
 
 /// `sha256=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`.
 pub fn signature(secret: &str, timestamp: i64, body: &str) -> String {
@@ -140,15 +128,6 @@ async fn attempt(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn back_off_then_give_up() {
-        let now = Utc::now();
-        assert_eq!(next_attempt(1, now), Some(now + TimeDelta::seconds(10)));
-        assert_eq!(next_attempt(2, now), Some(now + TimeDelta::seconds(30)));
-        assert_eq!(next_attempt(7, now), Some(now + TimeDelta::seconds(7_200)));
-        assert_eq!(next_attempt(8, now), None);
-    }
 
     #[test]
     fn signatures_are_hmac_sha256_of_timestamp_and_body() {

@@ -25,6 +25,8 @@ pub struct AppState {
     pub throttle: Arc<crate::throttle::Throttle>,
     /// Outgoing HTTP (webhooks): no redirects, a timeout per attempt.
     pub http: reqwest::Client,
+    /// The mail server, when one is configured; otherwise messages stay in the outbox.
+    pub mailer: Option<Arc<crate::mail::Mailer>>,
 }
 
 impl AppState {

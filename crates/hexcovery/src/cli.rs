@@ -83,6 +83,19 @@ struct ServeArgs {
     /// OQL: queries that execute at once; more wait for a slot within their time limit.
     #[arg(long, env = "HEXCOVERY_QUERY_CONCURRENCY", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=256))]
     query_concurrency: u32,
+    /// Mail server for invite emails: smtp://host:25, smtp://user:password@host:587?tls=required
+    /// (STARTTLS) or smtps://user:password@host:465. Without it, invite links are logged and
+    /// kept in the org's outbox.
+    #[arg(
+        long,
+        env = "HEXCOVERY_SMTP_URL",
+        hide_env_values = true,
+        requires = "smtp_from"
+    )]
+    smtp_url: Option<String>,
+    /// The sender of invite emails, e.g. "Hexcovery <hexcovery@example.com>".
+    #[arg(long, env = "HEXCOVERY_SMTP_FROM", requires = "smtp_url")]
+    smtp_from: Option<String>,
     /// Tests only: read the current time for heartbeats from this file (RFC 3339).
     #[arg(long, env = "HEXCOVERY_TEST_CLOCK_FILE", hide = true)]
     test_clock_file: Option<std::path::PathBuf>,
@@ -115,6 +128,10 @@ impl Cli {
                         max_rows: args.query_max_rows as usize,
                         concurrency: args.query_concurrency as usize,
                     },
+                    smtp: args
+                        .smtp_url
+                        .zip(args.smtp_from)
+                        .map(|(url, from)| hexcovery_server::SmtpConfig { url, from }),
                     test_clock_file: args.test_clock_file,
                 };
                 hexcovery_server::serve(config, shutdown_signal()).await

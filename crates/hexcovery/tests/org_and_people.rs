@@ -193,6 +193,9 @@ async fn invites_are_single_use_revocable_and_land_in_the_outbox() {
     assert!(server.log().contains(&url), "the invite link is logged");
     let outbox = api.get("/api/v1/outbox", &admin.jwt()).await.expect(200);
     assert_eq!(outbox["messages"][0]["recipient"], "new@invites.io");
+    assert_eq!(outbox["messages"][0]["status"], "not_sent");
+    assert_eq!(invite["email_message"]["status"], "not_sent");
+    assert_eq!(invite["email_message"]["id"], outbox["messages"][0]["id"]);
     assert!(
         outbox["messages"][0]["body"]
             .as_str()

@@ -1,6 +1,7 @@
 //! Invites: an admin invites an email with a role; the single-use link creates that user in
-//! the admin's org. Without a mail server the message goes to the server log and the org's
-//! outbox (`GET /api/v1/outbox`), so a single node needs no SMTP.
+//! the admin's org. The invite email is kept in the org's outbox (`GET /api/v1/outbox`) and,
+//! with a mail server configured, queued for sending; without one the link also goes to the
+//! server log, so a single node needs no SMTP.
 
 use super::session_auth::{check_new_password, hash_password, start_session};
 use super::{ListParams, next_cursor};
@@ -48,8 +49,9 @@ pub struct CreateInvite {
     role: Role,
 }
 
-/// `POST /api/v1/invites` (admin) `{email, role}` → 201 with the invite and its link. The
-/// link is in this answer and the outbox; only its digest is stored with the invite.
+/// `POST /api/v1/invites` (admin) `{email, role}` → 201 with the invite, its link and the
+/// email's outbox entry. The link is in this answer and the outbox; only its digest is
+/// stored with the invite.
 pub async fn create(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
@@ -89,23 +91,31 @@ pub async fn create(
     let org = state.meta.get_org(inviter.org_id).await?;
     let url = format!("{}/invite?token={token}", state.config.public_url);
     let body = format!(
-        "{} invited you to join {} on Hexcovery as {}.\n\nAccept the invite: {url}\n\nThe link works once and expires at {}.",
+        "{} invited you to join {} on Hexcovery as {}.\n\nAccept the invite:\n{url}\n\nThe link works once and expires at {}.",
         inviter.name,
         org.name,
         invite.role,
         invite.expires_at.to_rfc3339()
     );
-    state
+    let message = state
         .meta
-        .add_outbox_message(NewOutboxMessage {
-            org_id: org.id,
-            recipient: email.clone(),
-            subject: format!("You are invited to {} on Hexcovery", org.name),
-            body,
-        })
+        .add_outbox_message(
+            NewOutboxMessage {
+                org_id: org.id,
+                recipient: email.clone(),
+                subject: format!("You are invited to {} on Hexcovery", org.name),
+                body,
+                send: state.mailer.is_some(),
+            },
+            state.clock.now(),
+        )
         .await?;
-    // No mail transport is configured: the log is where an operator finds the link.
-    tracing::info!(invite_id = %invite.id, recipient = %email, invite_url = %url, "invite created (no mail server configured; link also in the org's outbox)");
+    if state.mailer.is_some() {
+        tracing::info!(invite_id = %invite.id, message_id = %message.id, "invite created; its email is queued for the mail server");
+    } else {
+        // No mail server: the log is where an operator finds the link.
+        tracing::info!(invite_id = %invite.id, recipient = %email, invite_url = %url, "invite created (no mail server configured; link also in the org's outbox)");
+    }
     state
         .audit(
             NewAuditEvent::success(inviter.org_id, Actor::user(inviter), "invite.create")
@@ -116,6 +126,7 @@ pub async fn create(
         .await;
     let mut answer = json!(invite);
     answer["invite_url"] = json!(url);
+    answer["email_message"] = json!({ "id": message.id, "status": message.status });
     Ok((StatusCode::CREATED, Json(answer)))
 }
 

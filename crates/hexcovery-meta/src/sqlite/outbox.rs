@@ -1,0 +1,145 @@
+//! The outbox in SQLite: each org's messages for people, and — when a mail server is
+//! configured — the durable queue the mailer sends from, so a restart resumes sending.
+
+use super::{SqliteMetastore, ms, opt_time, time, uuid};
+use crate::error::{MetaError, MetaResult};
+use crate::model::{DeliveryResult, NewOutboxMessage, OutboxMessage, OutboxStatus, Page};
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+use uuid::Uuid;
+
+/// The columns `outbox_from_row` reads, as a literal so queries stay static strings.
+macro_rules! columns {
+    () => {
+        "id, org_id, created_at, recipient, subject, body, status, attempts, next_attempt_at, \
+         last_error, sent_at"
+    };
+}
+
+fn outbox_from_row(row: &SqliteRow) -> MetaResult<OutboxMessage> {
+    let status: String = row.try_get("status")?;
+    let attempts: i64 = row.try_get("attempts")?;
+    Ok(OutboxMessage {
+        id: uuid(row, "id")?,
+        org_id: uuid(row, "org_id")?,
+        created_at: time(row.try_get("created_at")?)?,
+        recipient: row.try_get("recipient")?,
+        subject: row.try_get("subject")?,
+        body: row.try_get("body")?,
+        status: OutboxStatus::parse(&status).ok_or_else(|| {
+            MetaError::Internal(anyhow::anyhow!("unknown outbox status {status:?}"))
+        })?,
+        attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+        next_attempt_at: opt_time(row.try_get("next_attempt_at")?)?,
+        last_error: row.try_get("last_error")?,
+        sent_at: opt_time(row.try_get("sent_at")?)?,
+    })
+}
+
+impl SqliteMetastore {
+    pub(super) async fn outbox_add(
+        &self,
+        message: NewOutboxMessage,
+        now: DateTime<Utc>,
+    ) -> MetaResult<OutboxMessage> {
+        let id = Uuid::now_v7();
+        let (status, next_attempt_at) = if message.send {
+            (OutboxStatus::Pending, Some(ms(now)))
+        } else {
+            (OutboxStatus::NotSent, None)
+        };
+        let row = sqlx::query(concat!(
+            "INSERT INTO outbox (id, org_id, created_at, recipient, subject, body, status, \
+             next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING ",
+            columns!()
+        ))
+        .bind(id.to_string())
+        .bind(message.org_id.to_string())
+        .bind(ms(now))
+        .bind(&message.recipient)
+        .bind(&message.subject)
+        .bind(&message.body)
+        .bind(status.as_str())
+        .bind(next_attempt_at)
+        .fetch_one(&self.writer)
+        .await?;
+        outbox_from_row(&row)
+    }
+
+    pub(super) async fn outbox_list(
+        &self,
+        org_id: Uuid,
+        page: Page,
+    ) -> MetaResult<Vec<OutboxMessage>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM outbox WHERE org_id = ? AND (? IS NULL OR id < ?) ORDER BY id DESC LIMIT ?"
+        ))
+        .bind(org_id.to_string())
+        .bind(page.before.map(|b| b.to_string()))
+        .bind(page.before.map(|b| b.to_string()))
+        .bind(i64::from(page.limit))
+        .fetch_all(&self.reader)
+        .await?
+        .iter()
+        .map(outbox_from_row)
+        .collect()
+    }
+
+    pub(super) async fn outbox_due(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> MetaResult<Vec<OutboxMessage>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? \
+             ORDER BY next_attempt_at, id LIMIT ?"
+        ))
+        .bind(ms(now))
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await?
+        .iter()
+        .map(outbox_from_row)
+        .collect()
+    }
+
+    pub(super) async fn outbox_record(
+        &self,
+        id: Uuid,
+        result: DeliveryResult,
+        now: DateTime<Utc>,
+    ) -> MetaResult<()> {
+        let (status, error, next) = match &result {
+            DeliveryResult::Delivered => (OutboxStatus::Sent, None, None),
+            DeliveryResult::Retry { error, at } => {
+                (OutboxStatus::Pending, Some(error.as_str()), Some(ms(*at)))
+            }
+            DeliveryResult::Failed { error } => (OutboxStatus::Failed, Some(error.as_str()), None),
+        };
+        // Only a pending message takes an attempt: a second mailer racing on the same row
+        // cannot turn `sent` back into `pending`.
+        let updated = sqlx::query(
+            "UPDATE outbox SET status = ?, attempts = attempts + 1, \
+             last_error = coalesce(?, last_error), next_attempt_at = ?, \
+             sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END \
+             WHERE id = ? AND status = 'pending'",
+        )
+        .bind(status.as_str())
+        .bind(error)
+        .bind(next)
+        .bind(status.as_str())
+        .bind(ms(now))
+        .bind(id.to_string())
+        .execute(&self.writer)
+        .await?;
+        if updated.rows_affected() == 0 {
+            return Err(MetaError::NotFound("pending outbox message"));
+        }
+        Ok(())
+    }
+}

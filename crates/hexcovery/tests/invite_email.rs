@@ -1,0 +1,386 @@
+//! Invite emails over SMTP against the real server and a small SMTP server in the test: the
+//! message arrives with the working link and the server's credentials, a refused recipient
+//! fails without retries, a mail server that is down gets the message once it is back (even
+//! across a crash of ours), and a bad mail configuration stops the server at start.
+
+mod common;
+
+use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
+use common::*;
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+
+const FROM: &str = "Hexcovery <hexcovery@example.test>";
+
+/// One message as the SMTP server received it.
+#[derive(Debug)]
+struct Received {
+    /// The `AUTH PLAIN` argument, if the client authenticated.
+    auth: Option<String>,
+    mail_from: String,
+    rcpt_to: Vec<String>,
+    /// Headers and body, as sent (dot-stuffing undone).
+    data: String,
+}
+
+impl Received {
+    fn header(&self, name: &str) -> String {
+        let prefix = format!("{name}: ");
+        self.data
+            .lines()
+            .take_while(|l| !l.is_empty())
+            .find_map(|l| l.strip_prefix(&prefix))
+            .unwrap_or_else(|| panic!("no {name} header in\n{}", self.data))
+            .to_string()
+    }
+
+    /// The body, decoded from its transfer encoding.
+    fn body(&self) -> String {
+        let body = self.data.split_once("\r\n\r\n").expect("headers end").1;
+        match self.header("Content-Transfer-Encoding").as_str() {
+            "7bit" | "8bit" => body.to_string(),
+            "quoted-printable" => String::from_utf8(
+                quoted_printable::decode(body, quoted_printable::ParseMode::Strict).unwrap(),
+            )
+            .unwrap(),
+            other => panic!("unexpected transfer encoding {other}"),
+        }
+    }
+}
+
+/// How the SMTP server answers `RCPT TO`.
+#[derive(Clone, Copy)]
+enum Recipients {
+    Accept,
+    Refuse,
+}
+
+/// An SMTP server on `listener` speaking just enough of RFC 5321 (EHLO, AUTH PLAIN, MAIL,
+/// RCPT, DATA, RSET, NOOP, QUIT) for one client; every accepted message goes to the channel.
+fn fake_smtp(listener: TcpListener, recipients: Recipients) -> mpsc::UnboundedReceiver<Received> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let (read, mut write) = socket.into_split();
+                let mut lines = BufReader::new(read).lines();
+                let mut reply = async |text: &str| {
+                    write
+                        .write_all(format!("{text}\r\n").as_bytes())
+                        .await
+                        .unwrap();
+                };
+                reply("220 fake.test ESMTP").await;
+                let (mut auth, mut from, mut to) = (None, String::new(), Vec::new());
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let upper = line.to_ascii_uppercase();
+                    if upper.starts_with("EHLO") {
+                        reply("250-fake.test\r\n250-AUTH PLAIN\r\n250 8BITMIME").await;
+                    } else if let Some(credentials) = line.strip_prefix("AUTH PLAIN ") {
+                        auth = Some(credentials.to_string());
+                        reply("235 2.7.0 accepted").await;
+                    } else if upper.starts_with("MAIL FROM:") {
+                        from = line[10..].to_string();
+                        to.clear();
+                        reply("250 2.1.0 ok").await;
+                    } else if upper.starts_with("RCPT TO:") {
+                        match recipients {
+                            Recipients::Accept => {
+                                to.push(line[8..].to_string());
+                                reply("250 2.1.5 ok").await;
+                            }
+                            Recipients::Refuse => reply("550 5.1.1 no such user here").await,
+                        }
+                    } else if upper == "DATA" {
+                        reply("354 end with <CRLF>.<CRLF>").await;
+                        let mut data = String::new();
+                        while let Ok(Some(line)) = lines.next_line().await {
+                            if line == "." {
+                                break;
+                            }
+                            data.push_str(line.strip_prefix('.').unwrap_or(&line));
+                            data.push_str("\r\n");
+                        }
+                        let _ = tx.send(Received {
+                            auth: auth.clone(),
+                            mail_from: from.clone(),
+                            rcpt_to: to.clone(),
+                            data,
+                        });
+                        reply("250 2.0.0 queued").await;
+                    } else if upper == "QUIT" {
+                        reply("221 2.0.0 bye").await;
+                        return;
+                    } else {
+                        // RSET, NOOP and anything else this server tolerates.
+                        reply("250 2.0.0 ok").await;
+                    }
+                }
+            });
+        }
+    });
+    rx
+}
+
+async fn next_mail(inbox: &mut mpsc::UnboundedReceiver<Received>) -> Received {
+    tokio::time::timeout(Duration::from_secs(30), inbox.recv())
+        .await
+        .expect("the server sends the email")
+        .expect("the SMTP server is running")
+}
+
+/// Invites `email` as an editor; the answer.
+async fn invite(api: &Api, admin: &Session, email: &str) -> Value {
+    api.post(
+        "/api/v1/invites",
+        &admin.jwt(),
+        json!({ "email": email, "role": "editor" }),
+    )
+    .await
+    .expect(201)
+}
+
+/// Waits until the outbox message `id` satisfies `done`; returns it.
+async fn outbox_message(
+    api: &Api,
+    admin: &Session,
+    id: &Value,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let wait = async {
+        loop {
+            let outbox = api.get("/api/v1/outbox", &admin.jwt()).await.expect(200);
+            let message = outbox["messages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|m| &m["id"] == id)
+                .expect("the message is in the outbox")
+                .clone();
+            if done(&message) {
+                return message;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), wait)
+        .await
+        .expect("the outbox message reaches the expected state")
+}
+
+#[tokio::test]
+async fn invite_email_arrives_through_the_mail_server_with_a_working_link() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut inbox = fake_smtp(listener, Recipients::Accept);
+    let smtp_url = format!("smtp://mailer:s3cret-pass@127.0.0.1:{port}");
+    let server = TestServer::start_with(&["--smtp-url", &smtp_url, "--smtp-from", FROM]);
+    let api = server.api();
+    let admin = api.signup("mailed").await;
+
+    let answer = invite(&api, &admin, "new.person@mailed.io").await;
+    assert_eq!(answer["email_message"]["status"], "pending");
+    let url = answer["invite_url"].as_str().unwrap();
+
+    let mail = next_mail(&mut inbox).await;
+    assert_eq!(
+        mail.auth.as_deref(),
+        Some("AG1haWxlcgBzM2NyZXQtcGFzcw=="),
+        "AUTH PLAIN with the user and password of --smtp-url"
+    );
+    assert_eq!(mail.mail_from, "<hexcovery@example.test>");
+    assert_eq!(mail.rcpt_to, ["<new.person@mailed.io>"]);
+    assert_eq!(mail.header("From"), FROM);
+    assert_eq!(mail.header("To"), "new.person@mailed.io");
+    assert!(mail.header("Subject").contains("Org mailed"));
+    assert_eq!(
+        mail.header("Message-ID"),
+        format!(
+            "<{}@hexcovery>",
+            answer["email_message"]["id"].as_str().unwrap()
+        )
+    );
+    assert!(mail.body().contains(url), "{}", mail.body());
+
+    let sent = outbox_message(&api, &admin, &answer["email_message"]["id"], |m| {
+        m["status"] == "sent"
+    })
+    .await;
+    assert_eq!(sent["attempts"], 1);
+    assert!(sent["sent_at"].is_string());
+
+    // The link in the email works, once.
+    let token = url.split("token=").nth(1).unwrap();
+    let accept = json!({ "token": token, "name": "New Person", "password": PASSWORD });
+    let joined = api
+        .post("/api/v1/invites/accept", &Cred::None, accept.clone())
+        .await
+        .expect(201);
+    assert_eq!(joined["user"]["role"], "editor");
+    api.post("/api/v1/invites/accept", &Cred::None, accept)
+        .await
+        .expect_error(404, "not_found");
+
+    // With a mail server the link is not written to the log, nor the mail password ever.
+    let log = server.log();
+    assert!(!log.contains(token), "the invite token is not logged");
+    assert!(
+        !log.contains("s3cret-pass"),
+        "the SMTP password is not logged"
+    );
+    assert!(
+        log.contains("127.0.0.1:"),
+        "the mail server is named in the log"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_recipient_fails_at_once_and_stays_readable_in_the_outbox() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let _inbox = fake_smtp(listener, Recipients::Refuse);
+    let smtp_url = format!("smtp://127.0.0.1:{port}");
+    let server = TestServer::start_with(&["--smtp-url", &smtp_url, "--smtp-from", FROM]);
+    let api = server.api();
+    let admin = api.signup("refused").await;
+
+    let answer = invite(&api, &admin, "nobody@refused.io").await;
+    let failed = outbox_message(&api, &admin, &answer["email_message"]["id"], |m| {
+        m["status"] != "pending"
+    })
+    .await;
+    assert_eq!(failed["status"], "failed", "{failed}");
+    assert_eq!(failed["attempts"], 1, "a permanent refusal is not retried");
+    assert!(
+        failed["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("no such user"),
+        "{failed}"
+    );
+    assert!(failed["body"].as_str().unwrap().contains("token=hxi_"));
+}
+
+/// The server's clock for mail retries, in a file (`--test-clock-file`).
+struct Clock {
+    path: PathBuf,
+    start: DateTime<Utc>,
+}
+
+impl Clock {
+    fn new(dir: &Path) -> Self {
+        let clock = Clock {
+            path: dir.join("now"),
+            start: Utc::now().trunc_subsecs(0),
+        };
+        clock.set_seconds(0);
+        clock
+    }
+
+    fn set_seconds(&self, seconds: i64) {
+        let at = self.start + TimeDelta::seconds(seconds);
+        std::fs::write(&self.path, at.to_rfc3339()).unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mail_waits_for_a_server_that_is_down_even_across_a_crash() {
+    // A port with nobody listening: the mail server is down.
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let data = tempfile::tempdir().unwrap();
+    let clock = Clock::new(data.path());
+    let smtp_url = format!("smtp://127.0.0.1:{port}");
+    let args = [
+        "--smtp-url",
+        &smtp_url,
+        "--smtp-from",
+        FROM,
+        "--test-clock-file",
+        clock.path.to_str().unwrap(),
+    ];
+    let mut server = TestServer::start_in(data.path(), &args);
+    let api = server.api();
+    let admin = api.signup("patient").await;
+    let answer = invite(&api, &admin, "later@patient.io").await;
+    let id = answer["email_message"]["id"].clone();
+
+    let waiting = outbox_message(&api, &admin, &id, |m| m["attempts"] == 1).await;
+    assert_eq!(waiting["status"], "pending", "{waiting}");
+    assert!(waiting["last_error"].is_string());
+    let next = DateTime::parse_from_rfc3339(waiting["next_attempt_at"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        (next.with_timezone(&Utc) - clock.start).num_seconds(),
+        10,
+        "the first retry waits ten seconds"
+    );
+
+    // We crash while the message waits; the mail server comes back; we restart.
+    server.kill();
+    let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port)))
+        .await
+        .expect("the mail server's port is free again");
+    let mut inbox = fake_smtp(listener, Recipients::Accept);
+    let server = TestServer::start_in(data.path(), &args);
+    let api = server.api();
+    let admin = Session::from_tokens(&api.login(&admin.email, PASSWORD).await.expect(200));
+    assert!(
+        tokio::time::timeout(Duration::from_millis(1500), inbox.recv())
+            .await
+            .is_err(),
+        "nothing is sent before the retry is due"
+    );
+    clock.set_seconds(11);
+    let mail = next_mail(&mut inbox).await;
+    assert_eq!(mail.rcpt_to, ["<later@patient.io>"]);
+    let sent = outbox_message(&api, &admin, &id, |m| m["status"] == "sent").await;
+    assert_eq!(sent["attempts"], 2);
+}
+
+#[test]
+fn a_bad_mail_configuration_stops_the_server_at_start() {
+    let data = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_hexcovery"))
+            .arg("serve")
+            .arg("--data-dir")
+            .arg(data.path())
+            .args(["--http-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0"])
+            .args(["--otlp-http-addr", "127.0.0.1:0"])
+            .args(args)
+            .output()
+            .expect("the binary runs");
+        assert!(!output.status.success(), "{args:?} must not start");
+        String::from_utf8_lossy(&output.stderr).to_string()
+    };
+    let stderr = run(&[
+        "--smtp-url",
+        "http://mail.example.test",
+        "--smtp-from",
+        FROM,
+    ]);
+    assert!(
+        stderr.contains("--smtp-url must look like smtp://"),
+        "{stderr}"
+    );
+    let stderr = run(&[
+        "--smtp-url",
+        "smtp://mail.example.test",
+        "--smtp-from",
+        "nobody",
+    ]);
+    assert!(stderr.contains("--smtp-from"), "{stderr}");
+    let stderr = run(&["--smtp-url", "smtp://mail.example.test"]);
+    assert!(
+        stderr.contains("--smtp-from"),
+        "clap names the missing flag: {stderr}"
+    );
+}
