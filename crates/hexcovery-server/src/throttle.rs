@@ -71,8 +71,8 @@ impl Throttle {
         )
     }
 
-    /// Counts a failure of `key` at `now`.
-    pub fn failed(&self, key: &str, policy: Policy, now: DateTime<Utc>) {
+    /// Counts a failure of `key` at `now`; the block it starts, if it starts one.
+    pub fn failed(&self, key: &str, policy: Policy, now: DateTime<Utc>) -> Option<TimeDelta> {
         let mut entries = self.entries.lock().expect("throttle lock");
         if entries.len() >= MAX_ENTRIES && !entries.contains_key(key) {
             entries.retain(|_, (p, e)| now - e.last_failure < p.forget_after);
@@ -106,7 +106,9 @@ impl Throttle {
                 .unwrap_or(policy.max_block)
                 .min(policy.max_block);
             entry.blocked_until = Some(now + block);
+            return Some(block);
         }
+        None
     }
 
     /// Forgets `key`'s failures (a successful login).

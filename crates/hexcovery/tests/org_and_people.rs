@@ -337,6 +337,54 @@ async fn invites_are_single_use_revocable_and_land_in_the_outbox() {
 /// Expiry itself is checked in the metastore suite with a controlled clock; here, that the
 /// server gives invites the configured lifetime.
 #[tokio::test]
+async fn nobody_grants_a_role_above_their_own() {
+    let server = TestServer::start();
+    let api = server.api();
+    let admin = api.signup("ladder").await;
+    let editor = api.add_user(&admin, "editor@ladder.io", "editor").await;
+    let viewer = api.add_user(&admin, "viewer@ladder.io", "viewer").await;
+
+    // Only admins invite, so no invite carries a role above its inviter's.
+    for (who, role) in [(&editor, "admin"), (&editor, "editor"), (&viewer, "viewer")] {
+        api.post(
+            "/api/v1/invites",
+            &who.jwt(),
+            json!({ "email": format!("{role}-new@ladder.io"), "role": role }),
+        )
+        .await
+        .expect_error(403, "insufficient_role");
+    }
+    // Nor does anyone below admin promote themselves or anyone else.
+    for who in [&editor, &viewer] {
+        for target in [&editor, &viewer] {
+            api.patch(
+                &format!("/api/v1/users/{}", target.user_id),
+                &who.jwt(),
+                json!({ "role": "admin" }),
+            )
+            .await
+            .expect_error(403, "insufficient_role");
+        }
+    }
+    let users = api.get("/api/v1/users", &admin.jwt()).await.expect(200);
+    let admins = users["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["role"] == "admin")
+        .count();
+    assert_eq!(admins, 1, "nothing changed");
+    let invites = api.get("/api/v1/invites", &admin.jwt()).await.expect(200);
+    let statuses: Vec<&str> = invites["invites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["accepted", "accepted"], "no invite was created");
+}
+
+#[tokio::test]
 async fn invite_lifetime_is_configurable() {
     let server = TestServer::start_with(&["--invite-ttl-hours", "1"]);
     let api = server.api();

@@ -75,3 +75,50 @@ async fn failures_earn_short_blocks_per_account_and_per_address() {
     set(quiet + 61);
     login(&api, email, PASSWORD).await.expect(200);
 }
+
+#[tokio::test]
+async fn a_stolen_session_cannot_guess_the_password_without_limit() {
+    let data = tempfile::tempdir().unwrap();
+    let clock_file = data.path().join("now");
+    std::fs::write(&clock_file, "2026-11-22T10:00:00Z").unwrap();
+    let server = TestServer::start_in(
+        data.path(),
+        &["--test-clock-file", clock_file.to_str().unwrap()],
+    );
+    let api = server.api();
+    let admin = api.signup("acme").await;
+    let guess =
+        json!({ "current_password": "guess guess guess", "new_password": "a whole new password" });
+
+    // Re-authentication failures count toward the account's block, as failed logins do.
+    for _ in 0..6 {
+        api.post("/api/v1/auth/password", &admin.jwt(), guess.clone())
+            .await
+            .expect_error(403, "wrong_password");
+    }
+    let blocked = api
+        .post(
+            "/api/v1/auth/password",
+            &admin.jwt(),
+            json!({ "current_password": PASSWORD, "new_password": "a whole new password" }),
+        )
+        .await;
+    blocked.expect_error(429, "too_many_attempts");
+    assert_eq!(blocked.headers["retry-after"], "30");
+    login(&api, &admin.email, PASSWORD)
+        .await
+        .expect_error(429, "too_many_attempts");
+
+    // Each failure is audited under the action it tried; the one that blocked says so.
+    let audit = api
+        .get("/api/v1/audit?action=auth.password.change", &admin.jwt())
+        .await
+        .expect(200);
+    let events = audit["audit_events"].as_array().unwrap();
+    assert_eq!(events.len(), 6, "six failures, no success: {audit}");
+    assert!(events.iter().all(|e| e["outcome"] == "failure"
+        && e["detail"]["reason"] == "wrong_password"
+        && e["actor"]["id"] == admin.user_id.as_str()));
+    assert_eq!(events[0]["detail"]["account_blocked_secs"], 30);
+    assert!(events[1]["detail"]["account_blocked_secs"].is_null());
+}

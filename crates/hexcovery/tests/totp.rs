@@ -179,20 +179,28 @@ async fn two_factor_login_from_setup_to_disable() {
         .get("/api/v1/audit?limit=100", &admin.jwt())
         .await
         .expect(200);
-    let actions: Vec<&str> = audit["audit_events"]
+    let actions: Vec<(&str, &str, &str)> = audit["audit_events"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .filter(|a| a.starts_with("auth.totp"))
+        .filter(|e| e["action"].as_str().unwrap().starts_with("auth.totp"))
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap(),
+                e["outcome"].as_str().unwrap(),
+                e["detail"]["reason"].as_str().unwrap_or(""),
+            )
+        })
         .collect();
     assert_eq!(
         actions,
         [
-            "auth.totp.disable",
-            "auth.totp.recovery_codes",
-            "auth.totp.enable",
-            "auth.totp.setup"
+            ("auth.totp.disable", "success", ""),
+            ("auth.totp.disable", "failure", "wrong_totp_code"),
+            ("auth.totp.disable", "failure", "wrong_password"),
+            ("auth.totp.recovery_codes", "success", ""),
+            ("auth.totp.enable", "success", ""),
+            ("auth.totp.setup", "success", ""),
         ]
     );
     let failures = audit["audit_events"]

@@ -10,6 +10,7 @@ pub mod health;
 pub mod heartbeats;
 pub mod invites;
 pub mod org;
+pub mod reauth;
 pub mod session_auth;
 pub mod sessions;
 pub mod teams;

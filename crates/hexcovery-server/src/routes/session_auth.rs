@@ -8,6 +8,7 @@ use crate::auth::SignedInUser;
 use crate::config::SignupMode;
 use crate::error::{ApiError, ApiResult, ErrorClass};
 use crate::extract::{ApiJson, ClientAddr, parse_json};
+use crate::routes::reauth;
 use crate::state::AppState;
 use crate::throttle;
 use axum::Json;
@@ -220,6 +221,7 @@ async fn audit_login_failure(
     user: &hexcovery_meta::User,
     client: Option<String>,
     reason: &str,
+    account_block: Option<chrono::TimeDelta>,
 ) {
     let actor = Actor {
         kind: ActorKind::Anonymous,
@@ -231,16 +233,9 @@ async fn audit_login_failure(
             NewAuditEvent::failure(user.org_id, actor, "auth.login")
                 .target(format!("user:{}", user.id))
                 .client(client)
-                .detail(serde_json::json!({ "reason": reason })),
+                .detail(reauth::failure_detail(reason, account_block)),
         )
         .await;
-}
-
-/// The throttle keys of a login: the account, then (when known) the client address.
-fn throttle_keys(email: &str, client: Option<&str>) -> Vec<String> {
-    let mut keys = vec![format!("account:{email}")];
-    keys.extend(client.map(|c| format!("address:{c}")));
-    keys
 }
 
 fn invalid_login() -> ApiError {
@@ -255,25 +250,21 @@ pub async fn login(
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Response> {
     let email = req.email.trim().to_lowercase();
-    let now = state.clock.now();
-    let keys = throttle_keys(&email, client.as_deref());
-    for key in &keys {
-        if let Some(secs) = state.throttle.blocked(key, now) {
-            tracing::info!(client = ?client, "login refused: too many failures");
-            let mut error = ApiError::new(
-                ErrorClass::Throttled,
-                "too_many_attempts",
-                format!("too many failed logins; try again in {secs} seconds"),
-            );
-            error.retry_after_secs = Some(secs);
-            return Err(error);
-        }
-    }
+    let address = client.as_deref().map(reauth::address_key);
+    let mut keys = vec![reauth::account_key(&email)];
+    keys.extend(address.clone());
+    reauth::refuse_if_blocked(&state, &keys)?;
+    // Counts the failure for the account and the address; the account's block, if it starts.
     let failed = |state: &AppState| {
-        state.throttle.failed(&keys[0], throttle::ACCOUNT, now);
-        if let Some(address) = keys.get(1) {
-            state.throttle.failed(address, throttle::ADDRESS, now);
+        if let Some(address) = &address
+            && let Some(block) =
+                state
+                    .throttle
+                    .failed(address, throttle::ADDRESS, state.clock.now())
+        {
+            tracing::warn!(client = ?client, block_secs = block.num_seconds(), "login: client address blocked after repeated failures");
         }
+        reauth::count_failure(state, &email)
     };
     let found = state.meta.find_user_for_login(&email).await?;
     let stored_hash = found.as_ref().map(|(_, hash)| hash.clone());
@@ -285,8 +276,8 @@ pub async fn login(
         return Err(invalid_login());
     };
     if !valid {
-        audit_login_failure(&state, &user, client, "wrong_password").await;
-        failed(&state);
+        let block = failed(&state);
+        audit_login_failure(&state, &user, client, "wrong_password", block).await;
         return Err(invalid_login());
     }
     // The second factor, once the user has turned it on.
@@ -298,8 +289,8 @@ pub async fn login(
             ));
         };
         if !crate::routes::totp::second_factor(&state, &user, code).await? {
-            audit_login_failure(&state, &user, client, "wrong_totp_code").await;
-            failed(&state);
+            let block = failed(&state);
+            audit_login_failure(&state, &user, client, "wrong_totp_code", block).await;
             return Err(ApiError::unauthorized(
                 "invalid_totp_code",
                 "the code is wrong, expired or already used",
@@ -450,18 +441,16 @@ pub async fn change_password(
     ApiJson(req): ApiJson<PasswordChange>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let user = &session.user;
-    let stored = state
-        .meta
-        .find_user_for_login(&user.email)
-        .await?
-        .map(|(_, hash)| hash);
-    if !verify_password(req.current_password, stored).await? {
-        return Err(
-            ApiError::forbidden("wrong_password", "the current password is incorrect")
-                .with("field", "current_password"),
-        );
-    }
     check_new_password("new_password", &req.new_password)?;
+    reauth::confirm_password(
+        &state,
+        user,
+        req.current_password,
+        "current_password",
+        "auth.password.change",
+        client.clone(),
+    )
+    .await?;
     let hash = hash_password(req.new_password).await?;
     let revoked = state
         .meta

@@ -6,7 +6,7 @@
 use crate::auth::SignedInUser;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ClientAddr};
-use crate::routes::session_auth::verify_password;
+use crate::routes::reauth;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -52,13 +52,6 @@ fn not_enabled() -> ApiError {
         crate::error::ErrorClass::Conflict,
         "totp_not_enabled",
         "two-factor authentication is not on",
-    )
-}
-
-fn wrong_code() -> ApiError {
-    ApiError::forbidden(
-        "invalid_totp_code",
-        "the code is wrong, expired or already used: enter the current code from your authenticator app or an unused recovery code",
     )
 }
 
@@ -156,25 +149,22 @@ pub async fn disable(
     ApiJson(body): ApiJson<DisableBody>,
 ) -> ApiResult<StatusCode> {
     let user = &session.user;
-    let hash = state
-        .meta
-        .find_user_for_login(&user.email)
-        .await?
-        .map(|(_, hash)| hash);
-    if !verify_password(body.password, hash).await? {
-        return Err(ApiError::forbidden(
-            "wrong_password",
-            "the password is incorrect",
-        ));
-    }
+    const ACTION: &str = "auth.totp.disable";
+    reauth::confirm_password(
+        &state,
+        user,
+        body.password,
+        "password",
+        ACTION,
+        client.clone(),
+    )
+    .await?;
     if !state.meta.totp_record(user.org_id, user.id).await?.enabled {
         return Err(not_enabled());
     }
-    if !second_factor(&state, user, &body.code).await? {
-        return Err(wrong_code());
-    }
+    reauth::confirm_second_factor(&state, user, &body.code, ACTION, client.clone()).await?;
     state.meta.disable_totp(user.org_id, user.id).await?;
-    audit(&state, user, "auth.totp.disable", client).await;
+    audit(&state, user, ACTION, client).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -188,12 +178,11 @@ pub async fn regenerate_recovery_codes(
     if !state.meta.totp_record(user.org_id, user.id).await?.enabled {
         return Err(not_enabled());
     }
-    if !second_factor(&state, user, &body.code).await? {
-        return Err(wrong_code());
-    }
+    const ACTION: &str = "auth.totp.recovery_codes";
+    reauth::confirm_second_factor(&state, user, &body.code, ACTION, client.clone()).await?;
     let codes = totp::new_recovery_codes();
     let digests: Vec<String> = codes.iter().map(|c| totp::recovery_digest(c)).collect();
     state.meta.replace_recovery_codes(user.id, &digests).await?;
-    audit(&state, user, "auth.totp.recovery_codes", client).await;
+    audit(&state, user, ACTION, client).await;
     Ok(Json(json!({ "recovery_codes": codes })))
 }
