@@ -40,6 +40,24 @@ async fn stopped(mut stop: watch::Receiver<bool>) {
     let _ = stop.wait_for(|s| *s).await;
 }
 
+/// Runs `work` every `period` until `stop`; a slow run delays the next rather than stacking.
+async fn every<F, Fut>(period: Duration, stop: watch::Receiver<bool>, mut work: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let stop = stopped(stop);
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            () = &mut stop => return,
+            _ = tick.tick() => work().await,
+        }
+    }
+}
+
 async fn bind(
     addr: SocketAddr,
     what: &str,

@@ -117,16 +117,7 @@ pub async fn run(state: AppState, mailer: std::sync::Arc<Mailer>, stop: watch::R
         server = mailer.server(),
         "invite emails go through a mail server"
     );
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let stop = crate::stopped(stop);
-    tokio::pin!(stop);
-    loop {
-        tokio::select! {
-            () = &mut stop => return,
-            _ = tick.tick() => send_due(&state, &mailer).await,
-        }
-    }
+    crate::every(Duration::from_secs(1), stop, || send_due(&state, &mailer)).await;
 }
 
 async fn send_due(state: &AppState, mailer: &Mailer) {

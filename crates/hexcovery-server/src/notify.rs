@@ -49,16 +49,7 @@ pub async fn on_transitions(state: &AppState, events: &[HeartbeatEvent]) {
 
 /// Delivers due notifications every second until `stop`.
 pub async fn run(state: AppState, stop: watch::Receiver<bool>) {
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let stop = crate::stopped(stop);
-    tokio::pin!(stop);
-    loop {
-        tokio::select! {
-            () = &mut stop => return,
-            _ = tick.tick() => deliver_due(&state).await,
-        }
-    }
+    crate::every(Duration::from_secs(1), stop, || deliver_due(&state)).await;
 }
 
 async fn deliver_due(state: &AppState) {
