@@ -105,7 +105,8 @@ pub trait Metastore: Send + Sync + 'static {
         page: Page,
         now: DateTime<Utc>,
     ) -> MetaResult<Vec<Invite>>;
-    /// Revokes a pending invite; NotFound if absent, another org's, or no longer pending.
+    /// Revokes a pending invite and cancels its email if that is still pending; NotFound if
+    /// absent, another org's, or no longer pending.
     async fn revoke_invite(
         &self,
         org_id: Uuid,

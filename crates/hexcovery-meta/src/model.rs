@@ -322,6 +322,8 @@ pub struct OutboxMessage {
     pub subject: String,
     pub body: String,
     pub status: OutboxStatus,
+    /// The invite this message carries, if any.
+    pub invite_id: Option<Uuid>,
     /// Sending attempts made so far.
     pub attempts: u32,
     /// When the next attempt is due, while `pending`.
@@ -343,6 +345,8 @@ pub enum OutboxStatus {
     Sent,
     /// The mail server refused it for good, or every attempt failed.
     Failed,
+    /// Its invite was revoked before it went out.
+    Cancelled,
 }
 
 impl OutboxStatus {
@@ -352,13 +356,20 @@ impl OutboxStatus {
             OutboxStatus::Pending => "pending",
             OutboxStatus::Sent => "sent",
             OutboxStatus::Failed => "failed",
+            OutboxStatus::Cancelled => "cancelled",
         }
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        [Self::NotSent, Self::Pending, Self::Sent, Self::Failed]
-            .into_iter()
-            .find(|s| s.as_str() == text)
+        [
+            Self::NotSent,
+            Self::Pending,
+            Self::Sent,
+            Self::Failed,
+            Self::Cancelled,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
     }
 }
 
@@ -369,6 +380,8 @@ pub struct NewOutboxMessage {
     pub body: String,
     /// Queue it for the mail server (`pending`, due now) rather than keep it `not_sent`.
     pub send: bool,
+    /// The invite it carries: revoking the invite cancels the message if still pending.
+    pub invite_id: Option<Uuid>,
 }
 
 /// Telemetry ingested by an org on one UTC day for one signal, to be added to its totals.

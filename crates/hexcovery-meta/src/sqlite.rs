@@ -858,6 +858,7 @@ impl Metastore for SqliteMetastore {
         invite_id: Uuid,
         now: DateTime<Utc>,
     ) -> MetaResult<()> {
+        let mut tx = self.writer.begin().await?;
         let done = sqlx::query(
             "UPDATE invites SET revoked_at = ? WHERE org_id = ? AND id = ? \
              AND accepted_at IS NULL AND revoked_at IS NULL",
@@ -865,11 +866,21 @@ impl Metastore for SqliteMetastore {
         .bind(ms(now))
         .bind(org_id.to_string())
         .bind(invite_id.to_string())
-        .execute(&self.writer)
+        .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
             return Err(MetaError::NotFound("invite"));
         }
+        // Its email, if not sent yet, would carry a dead link.
+        sqlx::query(
+            "UPDATE outbox SET status = 'cancelled', next_attempt_at = NULL \
+             WHERE org_id = ? AND invite_id = ? AND status = 'pending'",
+        )
+        .bind(org_id.to_string())
+        .bind(invite_id.to_string())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 

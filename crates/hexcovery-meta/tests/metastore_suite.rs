@@ -569,6 +569,7 @@ async fn outbox_is_per_org(store: &dyn Metastore) {
         subject: "You are invited".into(),
         body: "link".into(),
         send: false,
+        invite_id: None,
     };
     let now = Utc::now();
     store
@@ -618,6 +619,7 @@ async fn outbox_queues_messages_for_the_mailer(store: &dyn Metastore) {
         subject: "You are invited".into(),
         body: "link".into(),
         send,
+        invite_id: None,
     };
     let kept = store
         .add_outbox_message(message(org.id, "kept@acme.io", false), now)
@@ -713,6 +715,67 @@ async fn outbox_queues_messages_for_the_mailer(store: &dyn Metastore) {
     let failed = &store.list_outbox(other.id, page).await.unwrap()[0];
     assert_eq!(failed.status, OutboxStatus::Failed);
     assert_eq!(failed.last_error.as_deref(), Some("550 no such user"));
+}
+
+async fn revoking_an_invite_cancels_its_unsent_email(store: &dyn Metastore) {
+    let (org, admin) = org_with_admin(store, "acme").await;
+    let now = Utc::now();
+    let mut emails = Vec::new();
+    for email in ["revoked@acme.io", "kept@acme.io"] {
+        let invite = store
+            .create_invite(
+                NewInvite {
+                    org_id: org.id,
+                    email: email.into(),
+                    role: Role::Viewer,
+                    token_digest: format!("digest-{email}"),
+                    expires_at: now + Duration::hours(72),
+                    invited_by: CreatedBy {
+                        user_id: Some(admin.id),
+                        name: admin.email.clone(),
+                    },
+                },
+                now,
+            )
+            .await
+            .unwrap();
+        let message = store
+            .add_outbox_message(
+                NewOutboxMessage {
+                    org_id: org.id,
+                    recipient: email.into(),
+                    subject: "You are invited".into(),
+                    body: "link".into(),
+                    send: true,
+                    invite_id: Some(invite.id),
+                },
+                now,
+            )
+            .await
+            .unwrap();
+        assert_eq!(message.invite_id, Some(invite.id));
+        emails.push((invite.id, message.id));
+    }
+    let (revoked, _) = emails[0];
+    let (_, kept_message) = emails[1];
+    store.revoke_invite(org.id, revoked, now).await.unwrap();
+    let due = store.due_outbox_messages(now, 10).await.unwrap();
+    assert_eq!(
+        due.iter().map(|m| m.id).collect::<Vec<_>>(),
+        [kept_message],
+        "only the live invite's email is still to send"
+    );
+    let page = Page {
+        limit: 10,
+        before: None,
+    };
+    let listed = store.list_outbox(org.id, page).await.unwrap();
+    let cancelled = listed
+        .iter()
+        .find(|m| m.invite_id == Some(revoked))
+        .unwrap();
+    assert_eq!(cancelled.status, OutboxStatus::Cancelled);
+    assert_eq!(cancelled.next_attempt_at, None);
 }
 
 async fn api_keys_authenticate_until_revoked(store: &dyn Metastore) {
@@ -1333,6 +1396,7 @@ macro_rules! backends {
                 invites_are_single_use_and_expire,
                 outbox_is_per_org,
                 outbox_queues_messages_for_the_mailer,
+                revoking_an_invite_cancels_its_unsent_email,
                 usage_adds_up_per_org_day_and_signal,
                 api_keys_authenticate_until_revoked,
                 audit_is_per_org_newest_first_and_paged,

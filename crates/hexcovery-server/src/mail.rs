@@ -6,7 +6,7 @@ use crate::config::SmtpConfig;
 use crate::retry::{ATTEMPT_TIMEOUT, next_attempt};
 use crate::state::AppState;
 use anyhow::Context as _;
-use hexcovery_meta::{DeliveryResult, OutboxMessage};
+use hexcovery_meta::{DeliveryResult, MetaError, OutboxMessage};
 use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -152,12 +152,19 @@ async fn send_due(state: &AppState, mailer: &Mailer) {
                 }
             }
         };
-        if let Err(error) = state
+        match state
             .meta
             .record_outbox_attempt(message.id, result, now)
             .await
         {
-            tracing::error!(message = %message.id, %error, "recording a sending attempt failed");
+            Ok(()) => {}
+            // Its invite was revoked while this attempt ran; the cancellation stands.
+            Err(MetaError::NotFound(_)) => {
+                tracing::info!(message = %message.id, "message cancelled while being sent");
+            }
+            Err(error) => {
+                tracing::error!(message = %message.id, %error, "recording a sending attempt failed");
+            }
         }
         // The rest of the batch would wait on the same dead server; they are tried next tick.
         if unreachable {

@@ -1,7 +1,8 @@
 //! Invite emails over SMTP against the real server and a small SMTP server in the test: the
 //! message arrives with the working link and the server's credentials, a refused recipient
 //! fails without retries, a mail server that is down gets the message once it is back (even
-//! across a crash of ours), and a bad mail configuration stops the server at start.
+//! across a crash of ours) unless its invite was revoked meanwhile, and a bad mail
+//! configuration stops the server at start.
 
 mod common;
 
@@ -310,10 +311,19 @@ async fn mail_waits_for_a_server_that_is_down_even_across_a_crash() {
     let mut server = TestServer::start_in(data.path(), &args);
     let api = server.api();
     let admin = api.signup("patient").await;
+    // The first invite is revoked while its email waits: the email must never go out.
+    let revoked = invite(&api, &admin, "gone@patient.io").await;
     let answer = invite(&api, &admin, "later@patient.io").await;
     let id = answer["email_message"]["id"].clone();
 
     let waiting = outbox_message(&api, &admin, &id, |m| m["attempts"] == 1).await;
+    let revoked_id = revoked["id"].as_str().unwrap();
+    api.delete(&format!("/api/v1/invites/{revoked_id}"), &admin.jwt())
+        .await
+        .expect(204);
+    let cancelled = outbox_message(&api, &admin, &revoked["email_message"]["id"], |_| true).await;
+    assert_eq!(cancelled["status"], "cancelled", "{cancelled}");
+    assert_eq!(cancelled["invite_id"], revoked_id);
     assert_eq!(waiting["status"], "pending", "{waiting}");
     assert!(waiting["last_error"].is_string());
     let next = DateTime::parse_from_rfc3339(waiting["next_attempt_at"].as_str().unwrap()).unwrap();
@@ -339,6 +349,8 @@ async fn mail_waits_for_a_server_that_is_down_even_across_a_crash() {
         "nothing is sent before the retry is due"
     );
     clock.set_seconds(11);
+    // The revoked invite's email was due first (same retry time, older id): had it not been
+    // cancelled, it would be the first to arrive.
     let mail = next_mail(&mut inbox).await;
     assert_eq!(mail.rcpt_to, ["<later@patient.io>"]);
     let sent = outbox_message(&api, &admin, &id, |m| m["status"] == "sent").await;

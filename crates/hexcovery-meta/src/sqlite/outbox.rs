@@ -1,7 +1,7 @@
 //! The outbox in SQLite: each org's messages for people, and — when a mail server is
 //! configured — the durable queue the mailer sends from, so a restart resumes sending.
 
-use super::{SqliteMetastore, ms, opt_time, time, uuid};
+use super::{SqliteMetastore, ms, opt_time, opt_uuid, time, uuid};
 use crate::error::{MetaError, MetaResult};
 use crate::model::{DeliveryResult, NewOutboxMessage, OutboxMessage, OutboxStatus, Page};
 use chrono::{DateTime, Utc};
@@ -12,8 +12,8 @@ use uuid::Uuid;
 /// The columns `outbox_from_row` reads, as a literal so queries stay static strings.
 macro_rules! columns {
     () => {
-        "id, org_id, created_at, recipient, subject, body, status, attempts, next_attempt_at, \
-         last_error, sent_at"
+        "id, org_id, created_at, recipient, subject, body, status, invite_id, attempts, \
+         next_attempt_at, last_error, sent_at"
     };
 }
 
@@ -30,6 +30,7 @@ fn outbox_from_row(row: &SqliteRow) -> MetaResult<OutboxMessage> {
         status: OutboxStatus::parse(&status).ok_or_else(|| {
             MetaError::Internal(anyhow::anyhow!("unknown outbox status {status:?}"))
         })?,
+        invite_id: opt_uuid(row, "invite_id")?,
         attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
         next_attempt_at: opt_time(row.try_get("next_attempt_at")?)?,
         last_error: row.try_get("last_error")?,
@@ -51,7 +52,7 @@ impl SqliteMetastore {
         };
         let row = sqlx::query(concat!(
             "INSERT INTO outbox (id, org_id, created_at, recipient, subject, body, status, \
-             next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING ",
+             invite_id, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ",
             columns!()
         ))
         .bind(id.to_string())
@@ -61,6 +62,7 @@ impl SqliteMetastore {
         .bind(&message.subject)
         .bind(&message.body)
         .bind(status.as_str())
+        .bind(message.invite_id.map(|id| id.to_string()))
         .bind(next_attempt_at)
         .fetch_one(&self.writer)
         .await?;

@@ -106,6 +106,7 @@ pub async fn create(
                 subject: format!("You are invited to {} on Hexcovery", org.name),
                 body,
                 send: state.mailer.is_some(),
+                invite_id: Some(invite.id),
             },
             state.clock.now(),
         )
