@@ -274,6 +274,14 @@ impl Lower {
             }
             RKind::Literal(l) => literal(l),
             RKind::Unary(UnaryOp::Not, a) => not(self.expr(a)?),
+            // A negative integer literal is one value, so -9223372036854775808 works although
+            // its magnitude alone is beyond i64 (the resolver refused anything smaller).
+            RKind::Unary(UnaryOp::Negate, a)
+                if let RKind::Literal(Literal::Integer(n)) = &a.kind
+                    && let Some(negative) = 0i64.checked_sub_unsigned(*n) =>
+            {
+                lit(negative)
+            }
             RKind::Unary(UnaryOp::Negate, a) => {
                 // Unsigned columns (counts) negate as signed numbers.
                 let inner = self.expr(a)?;

@@ -615,6 +615,15 @@ impl Scope<'_> {
             }
             ExprKind::Unary { op, expr: inner } => {
                 let inner = self.expr(inner)?;
+                if let (UnaryOp::Negate, RKind::Literal(Literal::Integer(n))) = (op, &inner.kind)
+                    && 0i64.checked_sub_unsigned(*n).is_none()
+                {
+                    return Err(type_error(
+                        span,
+                        format!("-{n} is below the smallest integer"),
+                    )
+                    .with_hint("integers are 64-bit: the smallest is -9223372036854775808; write a float (e.g. -1e19) for larger magnitudes"));
+                }
                 let ty = match op {
                     UnaryOp::Not => self.expect_boolean(&inner, "NOT")?,
                     UnaryOp::Negate if inner.ty.is_numeric() => inner.ty,

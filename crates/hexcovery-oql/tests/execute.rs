@@ -188,4 +188,11 @@ async fn grouping_map_values_and_time_ranges() {
         run("SELECT count(*), 7 / 2, count_distinct(service) FROM logs SINCE now() - 4m").await,
         ["3 | 3.5 | 1"]
     );
+    // The smallest integer is one literal, though its magnitude alone is not an i64.
+    let all = run("SELECT count(*) FROM logs").await;
+    assert_eq!(
+        run("SELECT -9223372036854775808, - -5, count(*) FROM logs WHERE -9223372036854775808 < 0")
+            .await,
+        [format!("-9223372036854775808 | 5 | {}", all[0])]
+    );
 }
