@@ -2,7 +2,9 @@
 //! the last 24 hours, BENCH_SPANS spans (default 1 million) and an hour of host metrics from
 //! 500 hosts, all through OTLP/gRPC into the release server; restarts it so every row is in
 //! Parquet; then times typical OQL queries end to end over HTTP (BENCH_RUNS runs each, after
-//! one warm-up) and prints the median, p95 and what each query scanned.
+//! one warm-up) and prints the median, p95 and what each query scanned. Last, it measures
+//! ingest latency alone and while three clients run heavy queries back to back
+//! (BENCH_MIXED_SECS seconds each, default 10).
 //!
 //! `cargo bench -p hexcovery --bench query`
 
@@ -85,8 +87,12 @@ fn recent(rng: &mut Rng, now: u64) -> u64 {
 
 /// `BATCH` log records of one service and host: 70 % info, 15 % warn, 10 % error, 5 % debug.
 fn log_batch(rng: &mut Rng, now: u64) -> ExportLogsServiceRequest {
+    log_batch_of(rng, now, BATCH)
+}
+
+fn log_batch_of(rng: &mut Rng, now: u64, records: usize) -> ExportLogsServiceRequest {
     let (service, host) = (rng.below(SERVICES), rng.below(HOSTS));
-    let records = (0..BATCH)
+    let records = (0..records)
         .map(|_| {
             let roll = rng.below(100);
             let (severity, status) = match roll {
@@ -247,6 +253,78 @@ async fn load(grpc: &str, key: &str, logs: u64, spans: u64) {
     }
 }
 
+/// Export latencies of one client sending 1 000-record log batches back to back for `span`.
+async fn ingest_latencies(grpc: &str, key: &str, span: Duration) -> Vec<Duration> {
+    let channel = tonic::transport::Channel::from_shared(grpc.to_string())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut client = LogsServiceClient::new(channel);
+    let mut rng = Rng(0xD1B5_4A32_D192_ED03);
+    let started = Instant::now();
+    let mut latencies = Vec::new();
+    while started.elapsed() < span {
+        let batch = with_key(log_batch_of(&mut rng, now_ns(), 1_000), key);
+        let sent = Instant::now();
+        client.export(batch).await.unwrap();
+        latencies.push(sent.elapsed());
+    }
+    latencies.sort();
+    latencies
+}
+
+fn print_latencies(name: &str, latencies: &[Duration], span: Duration) {
+    let at = |q: usize| latencies[(latencies.len() * q / 100).min(latencies.len() - 1)];
+    println!(
+        "{:<42} {:>6.1} ms {:>6.1} ms {:>7.1} ms {:>9.0}",
+        name,
+        at(50).as_secs_f64() * 1e3,
+        at(99).as_secs_f64() * 1e3,
+        latencies.last().unwrap().as_secs_f64() * 1e3,
+        latencies.len() as f64 * 1_000.0 / span.as_secs_f64(),
+    );
+}
+
+/// Ingest alone, then with two clients running the heaviest queries back to back: how much
+/// queries slow ingest down on this machine.
+async fn ingest_under_query_load(api: &common::Api, grpc: &str, key: &str) {
+    let span = Duration::from_secs(env("BENCH_MIXED_SECS", 10));
+    println!(
+        "\n{:<42} {:>9} {:>9} {:>10} {:>9}",
+        "ingest (1 client, 1 000-record batches)", "p50", "p99", "max", "records/s"
+    );
+    let alone = ingest_latencies(grpc, key, span).await;
+    print_latencies("alone", &alone, span);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut queriers = Vec::new();
+    for (_, query) in &QUERIES[..3] {
+        let (api, cred, stop) = (api.clone(), Cred::Key(key.to_string()), stop.clone());
+        let body = serde_json::json!({ "query": query });
+        queriers.push(tokio::spawn(async move {
+            let mut answered = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                api.post("/api/v1/dsl", &cred, body.clone())
+                    .await
+                    .expect(200);
+                answered += 1;
+            }
+            answered
+        }));
+    }
+    let loaded = ingest_latencies(grpc, key, span).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut answered = 0;
+    for querier in queriers {
+        answered += querier.await.unwrap();
+    }
+    print_latencies(
+        &format!("with 3 query loops ({answered} queries answered)"),
+        &loaded,
+        span,
+    );
+}
+
 const QUERIES: [(&str, &str); 6] = [
     (
         "count by level, last 24 h",
@@ -308,7 +386,7 @@ fn main() {
     let server = TestServer::start_in(data.path(), &args);
     runtime.block_on(async {
         let api = server.api();
-        let cred = Cred::Key(key);
+        let cred = Cred::Key(key.clone());
         println!(
             "{} cores; {runs} runs per query after one warm-up; time = HTTP round trip",
             std::thread::available_parallelism().map_or(0, |n| n.get())
@@ -343,5 +421,6 @@ fn main() {
                 stats["files_scanned"],
             );
         }
+        ingest_under_query_load(&api, &server.grpc, &key).await;
     });
 }
