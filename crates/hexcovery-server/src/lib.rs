@@ -111,7 +111,7 @@ pub async fn serve(
         config: Arc::new(config.clone()),
         telemetry: telemetry.clone(),
         usage: usage::UsageMeter::default(),
-        queries: query::QueryEngine::new(config.query_limits.clone()),
+        queries: query::QueryEngine::new(config.query_limits.clone())?,
         secrets: Arc::new(hexcovery_auth::SecretBox::new(
             server_key.derive("notification-secrets"),
         )),

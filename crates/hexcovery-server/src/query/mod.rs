@@ -88,20 +88,62 @@ pub struct Column {
     pub ty: &'static str,
 }
 
-/// Executes OQL with shared limits.
+/// Executes OQL with shared limits, on a Tokio runtime of its own.
 #[derive(Clone)]
 pub struct QueryEngine {
     limits: Arc<QueryLimits>,
     slots: Arc<Semaphore>,
+    runtime: Arc<QueryRuntime>,
+}
+
+/// The runtime queries execute on. DataFusion operators are CPU-bound and may run for long
+/// stretches between yields; on the server's runtime they would hold the workers that accept
+/// telemetry and answer health checks. On their own threads, the OS shares the cores and
+/// ingest keeps its latency (the query benchmark measures it under query load).
+struct QueryRuntime(Option<tokio::runtime::Runtime>);
+
+impl QueryRuntime {
+    fn handle(&self) -> &tokio::runtime::Handle {
+        self.0
+            .as_ref()
+            .expect("the runtime lives until drop")
+            .handle()
+    }
+}
+
+impl Drop for QueryRuntime {
+    /// Dropping a runtime blocks, which is not allowed inside another runtime; queries still
+    /// running are abandoned instead (their callers are gone).
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// Aborts a query when its caller stops waiting (a client that hung up).
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl QueryEngine {
-    pub fn new(limits: QueryLimits) -> Self {
+    pub fn new(limits: QueryLimits) -> anyhow::Result<Self> {
         let slots = Arc::new(Semaphore::new(limits.concurrency.max(1)));
-        Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(std::thread::available_parallelism().map_or(2, std::num::NonZero::get))
+            .thread_name("hexcovery-query")
+            .enable_all()
+            .build()
+            .map_err(|e| anyhow::anyhow!("starting the query runtime: {e}"))?;
+        Ok(Self {
             limits: Arc::new(limits),
             slots,
-        }
+            runtime: Arc::new(QueryRuntime(Some(runtime))),
+        })
     }
 
     /// Answers `text` over `org`'s telemetry as of `now`.
@@ -114,16 +156,23 @@ impl QueryEngine {
     ) -> Result<Answer, QueryError> {
         let started = Instant::now();
         let timeout = self.limits.timeout;
-        let work = async {
-            let _slot = self
+        let (engine, store, text) = (self.clone(), store.clone(), text.to_string());
+        let work = async move {
+            let _slot = engine
                 .slots
                 .acquire()
                 .await
                 .map_err(|e| anyhow::anyhow!("query slots closed: {e}"))?;
-            self.answer(store, org, text, now).await
+            engine.answer(&store, org, &text, now).await
         };
-        let mut answer = tokio::time::timeout(timeout, work)
+        let mut task = AbortOnDrop(
+            self.runtime
+                .handle()
+                .spawn(async move { tokio::time::timeout(timeout, work).await }),
+        );
+        let mut answer = (&mut task.0)
             .await
+            .map_err(|e| anyhow::anyhow!("the query task failed: {e}"))?
             .map_err(|_| QueryError::Timeout(timeout))??;
         answer.stats.elapsed_ms = started.elapsed().as_millis() as u64;
         Ok(answer)
@@ -331,7 +380,8 @@ mod tests {
             timeout: Duration::from_millis(100),
             concurrency: 1,
             ..QueryLimits::default()
-        });
+        })
+        .unwrap();
         // Another query holds the only slot for longer than this one may take.
         let _busy = engine.slots.clone().acquire_owned().await.unwrap();
         let error = engine
