@@ -130,14 +130,23 @@ pub trait Metastore: Send + Sync + 'static {
     ) -> MetaResult<OutboxMessage>;
     /// The org's messages, newest first.
     async fn list_outbox(&self, org_id: Uuid, page: Page) -> MetaResult<Vec<OutboxMessage>>;
-    /// Pending messages (of any org) whose next attempt is due, oldest due first: the
-    /// mailer's queue.
+    /// Messages (of any org) due for an attempt — pending and due, or claimed by a mailer
+    /// whose claim ran out — oldest due first: the mailer's queue.
     async fn due_outbox_messages(
         &self,
         now: DateTime<Utc>,
         limit: u32,
     ) -> MetaResult<Vec<OutboxMessage>>;
-    /// Records one sending attempt: sent, retry at a time, or failed for good.
+    /// Claims a due message for one attempt until `until` (status `sending`, one more
+    /// attempt counted); false if it is no longer due (sent, cancelled, claimed by another).
+    async fn claim_outbox_message(
+        &self,
+        id: Uuid,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> MetaResult<bool>;
+    /// Records how a claimed attempt ended: sent, retry at a time, or failed for good.
+    /// NotFound if the message is not claimed.
     async fn record_outbox_attempt(
         &self,
         id: Uuid,

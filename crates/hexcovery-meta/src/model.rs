@@ -326,7 +326,7 @@ pub struct OutboxMessage {
     pub invite_id: Option<Uuid>,
     /// Sending attempts made so far.
     pub attempts: u32,
-    /// When the next attempt is due, while `pending`.
+    /// When the next attempt is due while `pending`; the end of the claim while `sending`.
     pub next_attempt_at: Option<DateTime<Utc>>,
     /// Why the last attempt failed.
     pub last_error: Option<String>,
@@ -341,6 +341,8 @@ pub enum OutboxStatus {
     NotSent,
     /// Queued for the mail server; retried with back-off.
     Pending,
+    /// A mailer is sending it now (claimed until `next_attempt_at`).
+    Sending,
     /// The mail server accepted it.
     Sent,
     /// The mail server refused it for good, or every attempt failed.
@@ -354,6 +356,7 @@ impl OutboxStatus {
         match self {
             OutboxStatus::NotSent => "not_sent",
             OutboxStatus::Pending => "pending",
+            OutboxStatus::Sending => "sending",
             OutboxStatus::Sent => "sent",
             OutboxStatus::Failed => "failed",
             OutboxStatus::Cancelled => "cancelled",
@@ -364,6 +367,7 @@ impl OutboxStatus {
         [
             Self::NotSent,
             Self::Pending,
+            Self::Sending,
             Self::Sent,
             Self::Failed,
             Self::Cancelled,

@@ -871,13 +871,17 @@ impl Metastore for SqliteMetastore {
         if done.rows_affected() == 0 {
             return Err(MetaError::NotFound("invite"));
         }
-        // Its email, if not sent yet, would carry a dead link.
+        // Its email, if not sent yet, would carry a dead link. One a mailer is sending right
+        // now is left to finish (it shows as `sending`, then `sent` or `failed`); one whose
+        // mailer died mid-attempt is not being sent and is cancelled.
         sqlx::query(
             "UPDATE outbox SET status = 'cancelled', next_attempt_at = NULL \
-             WHERE org_id = ? AND invite_id = ? AND status = 'pending'",
+             WHERE org_id = ? AND invite_id = ? \
+             AND (status = 'pending' OR (status = 'sending' AND next_attempt_at <= ?))",
         )
         .bind(org_id.to_string())
         .bind(invite_id.to_string())
+        .bind(ms(now))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -937,6 +941,15 @@ impl Metastore for SqliteMetastore {
         limit: u32,
     ) -> MetaResult<Vec<OutboxMessage>> {
         self.outbox_due(now, limit).await
+    }
+
+    async fn claim_outbox_message(
+        &self,
+        id: Uuid,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> MetaResult<bool> {
+        self.outbox_claim(id, now, until).await
     }
 
     async fn record_outbox_attempt(

@@ -650,6 +650,28 @@ async fn outbox_queues_messages_for_the_mailer(store: &dyn Metastore) {
     );
     assert_eq!(queue[1].org_id, other.id);
 
+    // An attempt starts with a claim: one mailer at a time, and not before it is due.
+    let lease = now + Duration::seconds(60);
+    let claim = |id, at| async move { store.claim_outbox_message(id, at, lease).await.unwrap() };
+    assert!(
+        !claim(first.id, now - Duration::seconds(1)).await,
+        "not due yet"
+    );
+    assert!(claim(first.id, now).await);
+    assert!(!claim(first.id, now).await, "claimed already");
+    assert!(
+        matches!(
+            store
+                .record_outbox_attempt(second.id, DeliveryResult::Delivered, now)
+                .await,
+            Err(MetaError::NotFound(_))
+        ),
+        "an unclaimed message takes no outcome"
+    );
+    // A mailer that dies holding a claim: the message is due again when the claim runs out.
+    assert!(!due(now).await.iter().any(|m| m.id == first.id));
+    assert!(due(lease).await.iter().any(|m| m.id == first.id));
+
     let retry_at = now + Duration::seconds(30);
     store
         .record_outbox_attempt(
@@ -675,10 +697,12 @@ async fn outbox_queues_messages_for_the_mailer(store: &dyn Metastore) {
     assert_eq!(queue[1].attempts, 1);
     assert_eq!(queue[1].last_error.as_deref(), Some("connection refused"));
 
+    assert!(claim(first.id, retry_at).await);
     store
         .record_outbox_attempt(first.id, DeliveryResult::Delivered, retry_at)
         .await
         .unwrap();
+    assert!(claim(second.id, now).await);
     store
         .record_outbox_attempt(
             second.id,
@@ -690,6 +714,7 @@ async fn outbox_queues_messages_for_the_mailer(store: &dyn Metastore) {
         .await
         .unwrap();
     assert!(due(retry_at + Duration::days(1)).await.is_empty());
+    assert!(!claim(first.id, retry_at + Duration::days(1)).await);
     assert!(
         matches!(
             store
@@ -721,7 +746,7 @@ async fn revoking_an_invite_cancels_its_unsent_email(store: &dyn Metastore) {
     let (org, admin) = org_with_admin(store, "acme").await;
     let now = Utc::now();
     let mut emails = Vec::new();
-    for email in ["revoked@acme.io", "kept@acme.io"] {
+    for email in ["revoked@acme.io", "kept@acme.io", "in-flight@acme.io"] {
         let invite = store
             .create_invite(
                 NewInvite {
@@ -758,8 +783,22 @@ async fn revoking_an_invite_cancels_its_unsent_email(store: &dyn Metastore) {
     }
     let (revoked, _) = emails[0];
     let (_, kept_message) = emails[1];
+    let (in_flight, in_flight_message) = emails[2];
     store.revoke_invite(org.id, revoked, now).await.unwrap();
-    let due = store.due_outbox_messages(now, 10).await.unwrap();
+    // A message a mailer is sending right now finishes, and says how it ended.
+    let lease = now + Duration::seconds(60);
+    assert!(
+        store
+            .claim_outbox_message(in_flight_message, now, lease)
+            .await
+            .unwrap()
+    );
+    store.revoke_invite(org.id, in_flight, now).await.unwrap();
+    store
+        .record_outbox_attempt(in_flight_message, DeliveryResult::Delivered, now)
+        .await
+        .unwrap();
+    let due = store.due_outbox_messages(lease, 10).await.unwrap();
     assert_eq!(
         due.iter().map(|m| m.id).collect::<Vec<_>>(),
         [kept_message],
@@ -776,6 +815,12 @@ async fn revoking_an_invite_cancels_its_unsent_email(store: &dyn Metastore) {
         .unwrap();
     assert_eq!(cancelled.status, OutboxStatus::Cancelled);
     assert_eq!(cancelled.next_attempt_at, None);
+    let sent = listed.iter().find(|m| m.id == in_flight_message).unwrap();
+    assert_eq!(
+        sent.status,
+        OutboxStatus::Sent,
+        "the in-flight email is not called cancelled"
+    );
 }
 
 async fn api_keys_authenticate_until_revoked(store: &dyn Metastore) {

@@ -40,7 +40,9 @@ async fn stopped(mut stop: watch::Receiver<bool>) {
     let _ = stop.wait_for(|s| *s).await;
 }
 
-/// Runs `work` every `period` until `stop`; a slow run delays the next rather than stacking.
+/// Runs `work` every `period` until `stop`; a slow run delays the next rather than stacking,
+/// and `stop` interrupts a run (the queues it works on are durable: an interrupted delivery
+/// is simply tried again after the restart).
 async fn every<F, Fut>(period: Duration, stop: watch::Receiver<bool>, mut work: F)
 where
     F: FnMut() -> Fut,
@@ -53,7 +55,11 @@ where
     loop {
         tokio::select! {
             () = &mut stop => return,
-            _ = tick.tick() => work().await,
+            _ = tick.tick() => {}
+        }
+        tokio::select! {
+            () = &mut stop => return,
+            () = work() => {}
         }
     }
 }

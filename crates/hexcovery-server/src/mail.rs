@@ -6,7 +6,8 @@ use crate::config::SmtpConfig;
 use crate::retry::{ATTEMPT_TIMEOUT, next_attempt};
 use crate::state::AppState;
 use anyhow::Context as _;
-use hexcovery_meta::{DeliveryResult, MetaError, OutboxMessage};
+use chrono::TimeDelta;
+use hexcovery_meta::{DeliveryResult, OutboxMessage};
 use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -15,6 +16,15 @@ use tokio::sync::watch;
 
 /// Messages taken from the queue per tick.
 const BATCH: u32 = 20;
+
+/// How long one message may take end to end: connecting, TLS, AUTH and DATA. (The
+/// transport's own timeout covers only the connection; a server that accepts and then goes
+/// silent must not hold the mailer.)
+const SEND_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long a mailer's claim on a message lasts: longer than any attempt, so a live mailer's
+/// message is never taken over; after a crash the message is due again when it runs out.
+const CLAIM: TimeDelta = TimeDelta::minutes(2);
 
 /// Sends outbox messages through one mail server.
 pub struct Mailer {
@@ -25,26 +35,103 @@ pub struct Mailer {
 }
 
 /// Why one attempt failed, and whether trying again can help.
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq)]
 struct SendError {
-    message: String,
-    /// The server refused the message (5xx) or it can never be built: do not retry.
+    /// What the org's admins read in the outbox: what happened and the SMTP code, never the
+    /// server's own words (they name the operator's infrastructure).
+    summary: String,
+    /// The mail server refused this message or recipient for good: do not retry.
     permanent: bool,
-    /// The server could not be reached or spoke no SMTP: later messages would fail alike.
+    /// The server is unreachable or refuses this server's settings: later messages would
+    /// fail alike, so the batch stops.
     unreachable: bool,
+}
+
+impl SendError {
+    fn permanent(summary: impl Into<String>) -> Self {
+        Self {
+            summary: summary.into(),
+            permanent: true,
+            unreachable: false,
+        }
+    }
+
+    fn server_down(summary: impl Into<String>) -> Self {
+        Self {
+            summary: summary.into(),
+            permanent: false,
+            unreachable: true,
+        }
+    }
+
+    /// Sorts a failure by SMTP reply code: a refused recipient or message (501, 550-554) fails
+    /// the message; other 5xx (530/535 authentication, a refused sender or command) are the
+    /// operator's to fix, so messages wait and retry rather than fail; 421 means the server is
+    /// not taking mail now; other 4xx ask to retry this message later.
+    fn classify(code: Option<u16>, timed_out: bool) -> Self {
+        match code {
+            Some(code @ (550..=554 | 501)) => {
+                Self::permanent(format!("the mail server refused the message ({code})"))
+            }
+            Some(code @ 500..=599) => Self::server_down(format!(
+                "the mail server refused this server's mail settings ({code}); an operator must check --smtp-url and --smtp-from"
+            )),
+            Some(code @ 421) => {
+                Self::server_down(format!("the mail server is not taking mail now ({code})"))
+            }
+            Some(code) => Self {
+                summary: format!("the mail server asked to try again later ({code})"),
+                permanent: false,
+                unreachable: false,
+            },
+            None if timed_out => Self::server_down("the mail server did not answer in time"),
+            None => Self::server_down("the mail server could not be reached"),
+        }
+    }
 }
 
 impl Mailer {
     /// Checks the configuration (URL, TLS mode, `From` mailbox); reaching the server is left
     /// to the first message, so a mail server that is down does not stop this one starting.
     pub fn new(config: &SmtpConfig) -> anyhow::Result<Self> {
-        let url = reqwest::Url::parse(&config.url)
+        let url = url::Url::parse(&config.url)
             .ok()
             .filter(|u| matches!(u.scheme(), "smtp" | "smtps") && u.host_str().is_some())
             .context(
                 "--smtp-url must look like smtp://host:25, smtp://user:password@host:587?tls=required \
                  or smtps://user:password@host:465",
             )?;
+        let tls_mode = url
+            .query_pairs()
+            .find(|(k, _)| k == "tls")
+            .map(|(_, mode)| mode.into_owned());
+        let (tls, default_port) = match (url.scheme(), tls_mode.as_deref()) {
+            ("smtps", _) => ("TLS", 465),
+            (_, Some("required")) => ("STARTTLS required", 587),
+            (_, Some(_)) => ("STARTTLS when offered", 587),
+            _ => ("no TLS", 25),
+        };
+        // A password without TLS crosses the network in clear, unless the relay is on this
+        // machine.
+        let encrypted = url.scheme() == "smtps" || tls_mode.as_deref() == Some("required");
+        let loopback = match url.host() {
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            // smtp: is not a "special" scheme, so an IPv4 address stays an opaque name.
+            Some(url::Host::Domain(name)) => {
+                name == "localhost"
+                    || name
+                        .parse::<std::net::IpAddr>()
+                        .is_ok_and(|ip| ip.is_loopback())
+            }
+            None => false,
+        };
+        if url.password().is_some() && !encrypted && !loopback {
+            anyhow::bail!(
+                "--smtp-url has a password but does not require TLS, so the password would cross \
+                 the network in clear: use smtps://… or add ?tls=required"
+            );
+        }
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&config.url)
             .map_err(|e| anyhow::anyhow!("--smtp-url is not usable: {e}"))?
             .timeout(Some(ATTEMPT_TIMEOUT))
@@ -55,17 +142,10 @@ impl Mailer {
                 config.from
             )
         })?;
-        let tls = match (url.scheme(), url.query_pairs().find(|(k, _)| k == "tls")) {
-            ("smtps", _) => "TLS",
-            (_, Some((_, mode))) if mode == "required" => "STARTTLS required",
-            (_, Some(_)) => "STARTTLS when offered",
-            _ => "no TLS",
-        };
         let server = format!(
             "{}:{} ({tls})",
             url.host_str().unwrap_or_default(),
-            url.port()
-                .unwrap_or(if url.scheme() == "smtps" { 465 } else { 25 })
+            url.port().unwrap_or(default_port)
         );
         Ok(Self {
             transport,
@@ -80,15 +160,10 @@ impl Mailer {
     }
 
     async fn send(&self, message: &OutboxMessage) -> Result<(), SendError> {
-        let permanent = |message: String| SendError {
-            message,
-            permanent: true,
-            unreachable: false,
-        };
         let to: Mailbox = message
             .recipient
             .parse()
-            .map_err(|e| permanent(format!("the recipient is not a mailbox: {e}")))?;
+            .map_err(|_| SendError::permanent("the recipient is not a mail address"))?;
         let email = Message::builder()
             .from(self.from.clone())
             .to(to)
@@ -98,16 +173,22 @@ impl Mailer {
             .message_id(Some(format!("<{}@hexcovery>", message.id)))
             .header(ContentType::TEXT_PLAIN)
             .body(message.body.clone())
-            .map_err(|e| permanent(format!("the message cannot be built: {e}")))?;
-        self.transport
-            .send(email)
-            .await
-            .map(drop)
-            .map_err(|e| SendError {
-                message: e.to_string(),
-                permanent: e.is_permanent(),
-                unreachable: !e.is_response(),
-            })
+            .map_err(|_| SendError::permanent("the message cannot be built"))?;
+        let sent = tokio::time::timeout(SEND_TIMEOUT, self.transport.send(email)).await;
+        let error = match sent {
+            Ok(Ok(_)) => return Ok(()),
+            Ok(Err(error)) => error,
+            Err(_) => {
+                tracing::warn!(message = %message.id, server = %self.server, "the mail server did not finish in {} s", SEND_TIMEOUT.as_secs());
+                return Err(SendError::classify(None, true));
+            }
+        };
+        // The server's own words (and I/O or TLS details) go to the operator's log only.
+        tracing::warn!(message = %message.id, server = %self.server, %error, "sending an email failed");
+        Err(SendError::classify(
+            error.status().map(u16::from),
+            error.is_timeout(),
+        ))
     }
 }
 
@@ -121,15 +202,24 @@ pub async fn run(state: AppState, mailer: std::sync::Arc<Mailer>, stop: watch::R
 }
 
 async fn send_due(state: &AppState, mailer: &Mailer) {
-    let due = match state
-        .meta
-        .due_outbox_messages(state.clock.now(), BATCH)
-        .await
-    {
+    let now = state.clock.now();
+    let due = match state.meta.due_outbox_messages(now, BATCH).await {
         Ok(due) => due,
         Err(error) => return tracing::error!(%error, "listing messages to send failed"),
     };
     for message in due {
+        // Claimed first: one mailer per message, and a failure to record the outcome below
+        // cannot make the message go out again before the claim runs out.
+        let now = state.clock.now();
+        match state
+            .meta
+            .claim_outbox_message(message.id, now, now + CLAIM)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => continue, // sent, cancelled or claimed meanwhile
+            Err(error) => return tracing::error!(%error, "claiming a message to send failed"),
+        }
         let outcome = mailer.send(&message).await;
         let now = state.clock.now();
         let unreachable = outcome.as_ref().is_err_and(|e| e.unreachable);
@@ -138,33 +228,23 @@ async fn send_due(state: &AppState, mailer: &Mailer) {
                 tracing::info!(message = %message.id, org = %message.org_id, "invite email sent");
                 DeliveryResult::Delivered
             }
-            Err(error) => {
-                let attempts = message.attempts + 1;
-                tracing::warn!(message = %message.id, org = %message.org_id, attempts, error = %error.message, "sending an email failed");
-                match next_attempt(attempts, now) {
-                    Some(at) if !error.permanent => DeliveryResult::Retry {
-                        error: error.message,
-                        at,
-                    },
-                    _ => DeliveryResult::Failed {
-                        error: error.message,
-                    },
-                }
-            }
+            Err(error) => match next_attempt(message.attempts + 1, now) {
+                Some(at) if !error.permanent => DeliveryResult::Retry {
+                    error: error.summary,
+                    at,
+                },
+                _ => DeliveryResult::Failed {
+                    error: error.summary,
+                },
+            },
         };
-        match state
+        if let Err(error) = state
             .meta
             .record_outbox_attempt(message.id, result, now)
             .await
         {
-            Ok(()) => {}
-            // Its invite was revoked while this attempt ran; the cancellation stands.
-            Err(MetaError::NotFound(_)) => {
-                tracing::info!(message = %message.id, "message cancelled while being sent");
-            }
-            Err(error) => {
-                tracing::error!(message = %message.id, %error, "recording a sending attempt failed");
-            }
+            // The claim stands until it runs out; then the message is due again.
+            return tracing::error!(message = %message.id, %error, "recording a sending attempt failed");
         }
         // The rest of the batch would wait on the same dead server; they are tried next tick.
         if unreachable {
@@ -188,8 +268,14 @@ mod tests {
     #[tokio::test]
     async fn accepts_the_three_connection_kinds() {
         let from = "Hexcovery <hexcovery@example.com>";
-        let plain = Mailer::new(&config("smtp://127.0.0.1:2525", from)).unwrap();
-        assert_eq!(plain.server(), "127.0.0.1:2525 (no TLS)");
+        let plain = Mailer::new(&config("smtp://relay.example.com", from)).unwrap();
+        assert_eq!(plain.server(), "relay.example.com:25 (no TLS)");
+        let local = Mailer::new(&config("smtp://user:secret@127.0.0.1:2525", from)).unwrap();
+        assert_eq!(
+            local.server(),
+            "127.0.0.1:2525 (no TLS)",
+            "a password on loopback"
+        );
         let starttls = Mailer::new(&config(
             "smtp://user:secret@mail.example.com:587?tls=required",
             from,
@@ -199,9 +285,39 @@ mod tests {
             starttls.server(),
             "mail.example.com:587 (STARTTLS required)"
         );
+        let default_port =
+            Mailer::new(&config("smtp://mail.example.com?tls=opportunistic", from)).unwrap();
+        assert_eq!(
+            default_port.server(),
+            "mail.example.com:587 (STARTTLS when offered)"
+        );
         let tls = Mailer::new(&config("smtps://user:secret@mail.example.com", from)).unwrap();
         assert_eq!(tls.server(), "mail.example.com:465 (TLS)");
         assert!(!format!("{:?}", config("smtps://u:secret@h", from)).contains("secret"));
+    }
+
+    #[test]
+    fn failures_are_sorted_by_reply_code() {
+        let sorted = |code, timed_out| {
+            let e = SendError::classify(code, timed_out);
+            (e.permanent, e.unreachable)
+        };
+        // A refused recipient or message: that message fails, the next may go.
+        assert_eq!(sorted(Some(550), false), (true, false));
+        assert_eq!(sorted(Some(553), false), (true, false));
+        // Credentials or sender refused: every message would fail; wait for the operator.
+        assert_eq!(sorted(Some(535), false), (false, true));
+        assert_eq!(sorted(Some(530), false), (false, true));
+        // Greylisting: this message later, the next one now.
+        assert_eq!(sorted(Some(451), false), (false, false));
+        assert_eq!(sorted(Some(421), false), (false, true));
+        assert_eq!(sorted(None, true), (false, true));
+        assert_eq!(sorted(None, false), (false, true));
+        assert!(
+            SendError::classify(Some(535), false)
+                .summary
+                .contains("--smtp-url")
+        );
     }
 
     #[tokio::test]
@@ -212,9 +328,12 @@ mod tests {
             "mail.example.com:25",
             "smtp://",
             "smtp://mail.example.com?tls=sometimes",
+            "smtp://user:secret@mail.example.com:587",
+            "smtp://user:secret@mail.example.com:587?tls=opportunistic",
         ] {
             let error = Mailer::new(&config(url, from)).err().unwrap().to_string();
             assert!(error.contains("--smtp-url"), "{url}: {error}");
+            assert!(!error.contains("secret"), "{url}: {error}");
         }
         let error = Mailer::new(&config("smtp://localhost", "not an address"))
             .err()

@@ -73,7 +73,20 @@ impl Throttle {
 
     /// Counts a failure of `key` at `now`; the block it starts, if it starts one.
     pub fn failed(&self, key: &str, policy: Policy, now: DateTime<Utc>) -> Option<TimeDelta> {
-        let mut entries = self.entries.lock().expect("throttle lock");
+        Self::count(
+            &mut self.entries.lock().expect("throttle lock"),
+            key,
+            policy,
+            now,
+        )
+    }
+
+    fn count(
+        entries: &mut HashMap<String, (Policy, Entry)>,
+        key: &str,
+        policy: Policy,
+        now: DateTime<Utc>,
+    ) -> Option<TimeDelta> {
         if entries.len() >= MAX_ENTRIES && !entries.contains_key(key) {
             entries.retain(|_, (p, e)| now - e.last_failure < p.forget_after);
             if entries.len() >= MAX_ENTRIES
@@ -109,6 +122,40 @@ impl Throttle {
             return Some(block);
         }
         None
+    }
+
+    /// Starts an attempt at `key`: refused with the seconds to wait while it is blocked;
+    /// otherwise counted as a failure at once — before the password or code is checked — so
+    /// parallel guesses cannot all slip in before the first is counted. `Ok` says whether this
+    /// count started a block; an attempt that then succeeds takes its count back
+    /// (`succeeded` or `forgive`).
+    pub fn attempt(
+        &self,
+        key: &str,
+        policy: Policy,
+        now: DateTime<Utc>,
+    ) -> Result<Option<TimeDelta>, u64> {
+        // Checked and counted under one lock: nothing can come between.
+        let mut entries = self.entries.lock().expect("throttle lock");
+        if let Some((_, entry)) = entries.get(key)
+            && let Some(until) = entry.blocked_until.filter(|u| *u > now)
+        {
+            return Err(((until - now).num_milliseconds() as u64)
+                .div_ceil(1000)
+                .max(1));
+        }
+        Ok(Self::count(&mut entries, key, policy, now))
+    }
+
+    /// Takes back one counted attempt of `key` that succeeded (lifting the block it started).
+    pub fn forgive(&self, key: &str) {
+        let mut entries = self.entries.lock().expect("throttle lock");
+        if let Some((policy, entry)) = entries.get_mut(key) {
+            entry.failures = entry.failures.saturating_sub(1);
+            if entry.failures <= policy.free_failures {
+                entry.blocked_until = None;
+            }
+        }
     }
 
     /// Forgets `key`'s failures (a successful login).
@@ -148,5 +195,28 @@ mod tests {
         assert_eq!(throttle.blocked("a", at(109 + 15 * 60)), None);
         throttle.succeeded("a");
         assert_eq!(throttle.blocked("a", at(2000)), None);
+    }
+
+    #[test]
+    fn attempts_count_before_they_are_checked() {
+        let throttle = Throttle::default();
+        let now = Utc::now();
+        // Six guesses in flight at once: the sixth count starts the block, the seventh is
+        // refused before anything is checked.
+        for _ in 0..5 {
+            assert_eq!(throttle.attempt("a", ACCOUNT, now), Ok(None));
+        }
+        assert_eq!(
+            throttle.attempt("a", ACCOUNT, now),
+            Ok(Some(TimeDelta::seconds(30)))
+        );
+        assert_eq!(throttle.attempt("a", ACCOUNT, now), Err(30));
+        // The sixth turned out right: its count and its block are taken back.
+        throttle.forgive("a");
+        assert_eq!(throttle.blocked("a", now), None);
+        assert_eq!(
+            throttle.attempt("a", ACCOUNT, now),
+            Ok(Some(TimeDelta::seconds(30)))
+        );
     }
 }

@@ -98,7 +98,7 @@ impl SqliteMetastore {
         sqlx::query(concat!(
             "SELECT ",
             columns!(),
-            " FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? \
+            " FROM outbox WHERE status IN ('pending', 'sending') AND next_attempt_at <= ? \
              ORDER BY next_attempt_at, id LIMIT ?"
         ))
         .bind(ms(now))
@@ -108,6 +108,24 @@ impl SqliteMetastore {
         .iter()
         .map(outbox_from_row)
         .collect()
+    }
+
+    pub(super) async fn outbox_claim(
+        &self,
+        id: Uuid,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> MetaResult<bool> {
+        let claimed = sqlx::query(
+            "UPDATE outbox SET status = 'sending', attempts = attempts + 1, next_attempt_at = ? \
+             WHERE id = ? AND status IN ('pending', 'sending') AND next_attempt_at <= ?",
+        )
+        .bind(ms(until))
+        .bind(id.to_string())
+        .bind(ms(now))
+        .execute(&self.writer)
+        .await?;
+        Ok(claimed.rows_affected() == 1)
     }
 
     pub(super) async fn outbox_record(
@@ -123,13 +141,12 @@ impl SqliteMetastore {
             }
             DeliveryResult::Failed { error } => (OutboxStatus::Failed, Some(error.as_str()), None),
         };
-        // Only a pending message takes an attempt: a second mailer racing on the same row
-        // cannot turn `sent` back into `pending`.
+        // Only a claimed message takes an outcome: nothing turns `sent` or `cancelled` back.
         let updated = sqlx::query(
-            "UPDATE outbox SET status = ?, attempts = attempts + 1, \
+            "UPDATE outbox SET status = ?, \
              last_error = coalesce(?, last_error), next_attempt_at = ?, \
              sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END \
-             WHERE id = ? AND status = 'pending'",
+             WHERE id = ? AND status = 'sending'",
         )
         .bind(status.as_str())
         .bind(error)
@@ -140,7 +157,7 @@ impl SqliteMetastore {
         .execute(&self.writer)
         .await?;
         if updated.rows_affected() == 0 {
-            return Err(MetaError::NotFound("pending outbox message"));
+            return Err(MetaError::NotFound("claimed outbox message"));
         }
         Ok(())
     }

@@ -1,8 +1,9 @@
-//! Proving it is you, under the login throttle: a login, and a signed-in user confirming a
-//! sensitive change with their password or second factor (password change, turning 2FA off,
-//! new recovery codes). Failures of both count toward the same per-account block, so a
-//! stolen session cannot be used to guess the password or a code without limit; each failed
-//! re-authentication is audited under the action it tried.
+//! Proving it is you, under the throttle: a login (per account and client address), and a
+//! signed-in user confirming a sensitive change with their password or second factor
+//! (password change, turning 2FA off, new recovery codes; per user), so a stolen session
+//! cannot be used to guess the password or a code without limit. Attempts are counted before
+//! the secret is checked, so parallel guesses get no more tries than sequential ones. Each
+//! failed re-authentication is audited under the action it tried.
 
 use super::session_auth::verify_password;
 use super::totp::second_factor;
@@ -13,7 +14,7 @@ use chrono::TimeDelta;
 use hexcovery_meta::{Actor, NewAuditEvent, User};
 use serde_json::json;
 
-/// The throttle key of an account; logins and re-authentication share it.
+/// The throttle key of an account's logins.
 pub fn account_key(email: &str) -> String {
     format!("account:{email}")
 }
@@ -23,29 +24,49 @@ pub fn address_key(client: &str) -> String {
     format!("address:{client}")
 }
 
-/// 429 `too_many_attempts` with Retry-After while any of `keys` is blocked.
-pub fn refuse_if_blocked(state: &AppState, keys: &[String]) -> ApiResult<()> {
-    let now = state.clock.now();
-    for key in keys {
-        if let Some(secs) = state.throttle.blocked(key, now) {
-            tracing::info!("refused: too many failed attempts to authenticate");
-            let mut error = ApiError::new(
-                ErrorClass::Throttled,
-                "too_many_attempts",
-                format!("too many failed attempts; try again in {secs} seconds"),
-            );
-            error.retry_after_secs = Some(secs);
-            return Err(error);
-        }
-    }
-    Ok(())
+/// The throttle key of a signed-in user's re-authentication. Apart from the account's login
+/// key, so a stranger failing logins on purpose cannot stop the owner changing a password.
+fn reauth_key(user: &User) -> String {
+    format!("reauth:{}", user.id)
 }
 
-/// Counts a failure against the account; the block it starts, if it starts one.
-pub fn count_failure(state: &AppState, email: &str) -> Option<TimeDelta> {
-    state
-        .throttle
-        .failed(&account_key(email), throttle::ACCOUNT, state.clock.now())
+fn too_many_attempts(secs: u64) -> ApiError {
+    tracing::info!("refused: too many failed attempts to authenticate");
+    let mut error = ApiError::new(
+        ErrorClass::Throttled,
+        "too_many_attempts",
+        format!("too many failed attempts; try again in {secs} seconds"),
+    );
+    error.retry_after_secs = Some(secs);
+    error
+}
+
+/// Starts an attempt under each `(key, policy)`: 429 `too_many_attempts` with Retry-After
+/// while any is blocked (nothing counted), otherwise counted under every key before the
+/// secret is checked (see `Throttle::attempt`). The first key's answer says whether this
+/// attempt started its block.
+pub fn begin(state: &AppState, keys: &[(&str, throttle::Policy)]) -> ApiResult<Option<TimeDelta>> {
+    let now = state.clock.now();
+    let mut started = None;
+    for (i, (key, policy)) in keys.iter().enumerate() {
+        match state.throttle.attempt(key, *policy, now) {
+            Ok(block) if i == 0 => started = block,
+            Ok(Some(block)) => {
+                tracing::warn!(
+                    block_secs = block.num_seconds(),
+                    "{key} blocked after repeated failures"
+                );
+            }
+            Ok(None) => {}
+            Err(secs) => {
+                keys[..i]
+                    .iter()
+                    .for_each(|(k, _)| state.throttle.forgive(k));
+                return Err(too_many_attempts(secs));
+            }
+        }
+    }
+    Ok(started)
 }
 
 /// The audit detail of a failed authentication: why, and the block it started, if any. A
@@ -64,9 +85,9 @@ async fn failed(
     user: &User,
     action: &'static str,
     reason: &str,
+    block: Option<TimeDelta>,
     client: Option<String>,
 ) {
-    let block = count_failure(state, &user.email);
     state
         .audit(
             NewAuditEvent::failure(user.org_id, Actor::user(user), action)
@@ -87,16 +108,18 @@ pub async fn confirm_password(
     action: &'static str,
     client: Option<String>,
 ) -> ApiResult<()> {
-    refuse_if_blocked(state, &[account_key(&user.email)])?;
+    let key = reauth_key(user);
+    let block = begin(state, &[(&key, throttle::ACCOUNT)])?;
     let stored = state
         .meta
         .find_user_for_login(&user.email)
         .await?
         .map(|(_, hash)| hash);
     if verify_password(password, stored).await? {
+        state.throttle.succeeded(&key);
         return Ok(());
     }
-    failed(state, user, action, "wrong_password", client).await;
+    failed(state, user, action, "wrong_password", block, client).await;
     Err(ApiError::forbidden("wrong_password", "the password is incorrect").with("field", field))
 }
 
@@ -109,11 +132,13 @@ pub async fn confirm_second_factor(
     action: &'static str,
     client: Option<String>,
 ) -> ApiResult<()> {
-    refuse_if_blocked(state, &[account_key(&user.email)])?;
+    let key = reauth_key(user);
+    let block = begin(state, &[(&key, throttle::ACCOUNT)])?;
     if second_factor(state, user, code).await? {
+        state.throttle.succeeded(&key);
         return Ok(());
     }
-    failed(state, user, action, "wrong_totp_code", client).await;
+    failed(state, user, action, "wrong_totp_code", block, client).await;
     Err(ApiError::forbidden(
         "invalid_totp_code",
         "the code is wrong, expired or already used: enter the current code from your authenticator app or an unused recovery code",

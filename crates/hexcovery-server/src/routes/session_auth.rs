@@ -250,21 +250,15 @@ pub async fn login(
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Response> {
     let email = req.email.trim().to_lowercase();
+    // Counted before the password is checked; a success takes the count back below.
+    let account = reauth::account_key(&email);
     let address = client.as_deref().map(reauth::address_key);
-    let mut keys = vec![reauth::account_key(&email)];
-    keys.extend(address.clone());
-    reauth::refuse_if_blocked(&state, &keys)?;
-    // Counts the failure for the account and the address; the account's block, if it starts.
-    let failed = |state: &AppState| {
-        if let Some(address) = &address
-            && let Some(block) =
-                state
-                    .throttle
-                    .failed(address, throttle::ADDRESS, state.clock.now())
-        {
-            tracing::warn!(client = ?client, block_secs = block.num_seconds(), "login: client address blocked after repeated failures");
-        }
-        reauth::count_failure(state, &email)
+    let mut keys = vec![(account.as_str(), throttle::ACCOUNT)];
+    keys.extend(address.as_deref().map(|a| (a, throttle::ADDRESS)));
+    let block = reauth::begin(&state, &keys)?;
+    // The password was right: this attempt's counts come back.
+    let take_back = |state: &AppState| {
+        keys.iter().for_each(|(key, _)| state.throttle.forgive(key));
     };
     let found = state.meta.find_user_for_login(&email).await?;
     let stored_hash = found.as_ref().map(|(_, hash)| hash.clone());
@@ -272,24 +266,22 @@ pub async fn login(
     let Some((user, _)) = found else {
         // No org to file this under: the server log is the only record.
         tracing::info!(client = ?client, "login failed for an unknown email");
-        failed(&state);
         return Err(invalid_login());
     };
     if !valid {
-        let block = failed(&state);
         audit_login_failure(&state, &user, client, "wrong_password", block).await;
         return Err(invalid_login());
     }
     // The second factor, once the user has turned it on.
     if state.meta.totp_record(user.org_id, user.id).await?.enabled {
         let Some(code) = req.totp_code.as_deref() else {
+            take_back(&state);
             return Err(ApiError::unauthorized(
                 "totp_required",
                 "this account uses two-factor authentication: send totp_code (from the authenticator app, or a recovery code)",
             ));
         };
         if !crate::routes::totp::second_factor(&state, &user, code).await? {
-            let block = failed(&state);
             audit_login_failure(&state, &user, client, "wrong_totp_code", block).await;
             return Err(ApiError::unauthorized(
                 "invalid_totp_code",
@@ -297,7 +289,8 @@ pub async fn login(
             ));
         }
     }
-    state.throttle.succeeded(&keys[0]);
+    take_back(&state);
+    state.throttle.succeeded(&account);
     let org = state.meta.get_org(user.org_id).await?;
     state
         .audit(
