@@ -128,6 +128,8 @@ pub trait Metastore: Send + Sync + 'static {
         message: NewOutboxMessage,
         now: DateTime<Utc>,
     ) -> MetaResult<OutboxMessage>;
+    /// How many messages the org's outbox received since `since`.
+    async fn count_outbox_since(&self, org_id: Uuid, since: DateTime<Utc>) -> MetaResult<u64>;
     /// The org's messages, newest first.
     async fn list_outbox(&self, org_id: Uuid, page: Page) -> MetaResult<Vec<OutboxMessage>>;
     /// Messages (of any org) due for an attempt — pending and due, or claimed by a mailer

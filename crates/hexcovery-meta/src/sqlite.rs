@@ -943,6 +943,10 @@ impl Metastore for SqliteMetastore {
         self.outbox_due(now, limit).await
     }
 
+    async fn count_outbox_since(&self, org_id: Uuid, since: DateTime<Utc>) -> MetaResult<u64> {
+        self.outbox_count_since(org_id, since).await
+    }
+
     async fn claim_outbox_message(
         &self,
         id: Uuid,

@@ -580,6 +580,15 @@ async fn outbox_is_per_org(store: &dyn Metastore) {
         .add_outbox_message(message(org.id), now)
         .await
         .unwrap();
+    assert_eq!(store.count_outbox_since(org.id, now).await.unwrap(), 2);
+    assert_eq!(
+        store
+            .count_outbox_since(org.id, now + Duration::milliseconds(1))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(store.count_outbox_since(other.id, now).await.unwrap(), 0);
     assert_eq!(
         store
             .list_outbox(

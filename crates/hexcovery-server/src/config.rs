@@ -42,6 +42,9 @@ pub struct ServerConfig {
     pub signup: SignupMode,
     /// How long an invite link stays valid.
     pub invite_ttl_hours: u32,
+    /// Invites an org may create in 24 hours: each may send an email from the operator's
+    /// mail server, so an org (signup is open) cannot turn it into a spam relay.
+    pub max_invites_per_day: u32,
     /// Largest OTLP request accepted, uncompressed (gRPC message or HTTP body).
     pub max_request_bytes: usize,
     /// Telemetry held in memory before ingest sheds load (503 / Unavailable).
@@ -91,6 +94,7 @@ impl ServerConfig {
             public_url: "http://localhost:8080".into(),
             signup: SignupMode::Open,
             invite_ttl_hours: 72,
+            max_invites_per_day: 100,
             max_request_bytes: 16 << 20,
             max_buffer_bytes: 1 << 30,
             flush_interval: std::time::Duration::from_secs(10),

@@ -58,6 +58,9 @@ struct ServeArgs {
     /// How long invite links stay valid, in hours.
     #[arg(long, env = "HEXCOVERY_INVITE_TTL_HOURS", default_value_t = 72, value_parser = clap::value_parser!(u32).range(1..=8760))]
     invite_ttl_hours: u32,
+    /// Invites an org may create in 24 hours (each can send an email from this server).
+    #[arg(long, env = "HEXCOVERY_MAX_INVITES_PER_DAY", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    max_invites_per_day: u32,
     /// Largest OTLP request accepted, in MiB, uncompressed.
     #[arg(long, env = "HEXCOVERY_MAX_REQUEST_MB", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1024))]
     max_request_mb: u32,
@@ -116,6 +119,7 @@ impl Cli {
                         .parse::<SignupMode>()
                         .map_err(anyhow::Error::msg)?,
                     invite_ttl_hours: args.invite_ttl_hours,
+                    max_invites_per_day: args.max_invites_per_day,
                     max_request_bytes: (args.max_request_mb as usize) << 20,
                     max_buffer_bytes: (args.max_buffer_mb as usize) << 20,
                     flush_interval: std::time::Duration::from_secs(u64::from(

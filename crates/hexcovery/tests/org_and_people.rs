@@ -385,6 +385,51 @@ async fn nobody_grants_a_role_above_their_own() {
 }
 
 #[tokio::test]
+async fn an_org_sends_a_bounded_number_of_invites_a_day() {
+    let server = TestServer::start_with(&["--max-invites-per-day", "2"]);
+    let api = server.api();
+    let admin = api.signup("busy").await;
+    let other = api.signup("quiet").await;
+    for i in 0..2 {
+        api.post(
+            "/api/v1/invites",
+            &admin.jwt(),
+            json!({ "email": format!("p{i}@busy.io"), "role": "viewer" }),
+        )
+        .await
+        .expect(201);
+    }
+    let refused = api
+        .post(
+            "/api/v1/invites",
+            &admin.jwt(),
+            json!({ "email": "p2@busy.io", "role": "viewer" }),
+        )
+        .await;
+    refused.expect_error(429, "too_many_invites");
+    assert!(
+        refused.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("--max-invites-per-day")
+    );
+    let invites = api.get("/api/v1/invites", &admin.jwt()).await.expect(200);
+    assert_eq!(
+        invites["invites"].as_array().unwrap().len(),
+        2,
+        "nothing created"
+    );
+    // The budget is per org.
+    api.post(
+        "/api/v1/invites",
+        &other.jwt(),
+        json!({ "email": "p@quiet.io", "role": "viewer" }),
+    )
+    .await
+    .expect(201);
+}
+
+#[tokio::test]
 async fn invite_lifetime_is_configurable() {
     let server = TestServer::start_with(&["--invite-ttl-hours", "1"]);
     let api = server.api();

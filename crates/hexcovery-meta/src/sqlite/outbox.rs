@@ -110,6 +110,20 @@ impl SqliteMetastore {
         .collect()
     }
 
+    pub(super) async fn outbox_count_since(
+        &self,
+        org_id: Uuid,
+        since: DateTime<Utc>,
+    ) -> MetaResult<u64> {
+        let count: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM outbox WHERE org_id = ? AND created_at >= ?")
+                .bind(org_id.to_string())
+                .bind(ms(since))
+                .fetch_one(&self.reader)
+                .await?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
     pub(super) async fn outbox_claim(
         &self,
         id: Uuid,

@@ -6,7 +6,7 @@
 use super::session_auth::{check_new_password, hash_password, start_session};
 use super::{ListParams, next_cursor};
 use crate::auth::SignedInUser;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorClass};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, ClientAddr};
 use crate::state::AppState;
 use axum::Json;
@@ -69,8 +69,22 @@ pub async fn create(
         ));
     }
     let email = validate::email("email", &req.email)?;
-    let token = random::token(INVITE_TOKEN_PREFIX);
     let now = Utc::now();
+    let limit = state.config.max_invites_per_day;
+    let recent = state
+        .meta
+        .count_outbox_since(inviter.org_id, state.clock.now() - Duration::hours(24))
+        .await?;
+    if recent >= u64::from(limit) {
+        return Err(ApiError::new(
+            ErrorClass::Throttled,
+            "too_many_invites",
+            format!(
+                "this org has sent {recent} invites in the last 24 hours; the limit is {limit} (the server's --max-invites-per-day)"
+            ),
+        ));
+    }
+    let token = random::token(INVITE_TOKEN_PREFIX);
     let invite = state
         .meta
         .create_invite(
