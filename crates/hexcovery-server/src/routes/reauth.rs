@@ -99,7 +99,7 @@ async fn failed(
 }
 
 /// The signed-in `user` confirms `action` with their password (sent as `field`): 403
-/// `wrong_password` otherwise, 429 while the account is blocked.
+/// `wrong_password` otherwise, 429 while their re-authentication is blocked.
 pub async fn confirm_password(
     state: &AppState,
     user: &User,
@@ -124,7 +124,7 @@ pub async fn confirm_password(
 }
 
 /// The signed-in `user` confirms `action` with a TOTP or recovery code (each accepted
-/// once): 403 `invalid_totp_code` otherwise, 429 while the account is blocked.
+/// once): 403 `invalid_totp_code` otherwise, 429 while their re-authentication is blocked.
 pub async fn confirm_second_factor(
     state: &AppState,
     user: &User,
