@@ -1,7 +1,7 @@
 //! The metastore contract, written once against the `Metastore` trait and run against every
 //! backend (SQLite today; PostgreSQL joins by adding one line to `backends!`).
 
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use hexcovery_auth::Role;
 use hexcovery_meta::*;
 use std::sync::Arc;
@@ -233,27 +233,28 @@ async fn other_orgs_rows_are_not_found(store: &dyn Metastore) {
     );
 }
 
+/// The admin's invite of `email` as `role`, valid for 72 hours from `now`; its token digest
+/// is `invite-<email>`.
+fn new_invite(admin: &User, email: &str, role: Role, now: DateTime<Utc>) -> NewInvite {
+    NewInvite {
+        org_id: admin.org_id,
+        email: email.into(),
+        role,
+        token_digest: format!("invite-{email}"),
+        expires_at: now + Duration::hours(72),
+        invited_by: CreatedBy {
+            user_id: Some(admin.id),
+            name: admin.email.clone(),
+        },
+    }
+}
+
 /// Adds a user with `role` to the admin's org through an invite, as the product does.
 async fn invited_user(store: &dyn Metastore, admin: &User, email: &str, role: Role) -> User {
     let now = Utc::now();
-    let digest = format!("invite-{email}");
-    store
-        .create_invite(
-            NewInvite {
-                org_id: admin.org_id,
-                email: email.into(),
-                role,
-                token_digest: digest.clone(),
-                expires_at: now + Duration::hours(72),
-                invited_by: CreatedBy {
-                    user_id: Some(admin.id),
-                    name: admin.email.clone(),
-                },
-            },
-            now,
-        )
-        .await
-        .unwrap();
+    let invite = new_invite(admin, email, role, now);
+    let digest = invite.token_digest.clone();
+    store.create_invite(invite, now).await.unwrap();
     store
         .accept_invite(
             &digest,
@@ -757,20 +758,7 @@ async fn revoking_an_invite_cancels_its_unsent_email(store: &dyn Metastore) {
     let mut emails = Vec::new();
     for email in ["revoked@acme.io", "kept@acme.io", "in-flight@acme.io"] {
         let invite = store
-            .create_invite(
-                NewInvite {
-                    org_id: org.id,
-                    email: email.into(),
-                    role: Role::Viewer,
-                    token_digest: format!("digest-{email}"),
-                    expires_at: now + Duration::hours(72),
-                    invited_by: CreatedBy {
-                        user_id: Some(admin.id),
-                        name: admin.email.clone(),
-                    },
-                },
-                now,
-            )
+            .create_invite(new_invite(&admin, email, Role::Viewer, now), now)
             .await
             .unwrap();
         let message = store
