@@ -59,28 +59,7 @@ impl std::fmt::Debug for Throttle {
 }
 
 impl Throttle {
-    /// Seconds until `key` may try again, if it is blocked at `now`.
-    pub fn blocked(&self, key: &str, now: DateTime<Utc>) -> Option<u64> {
-        let entries = self.entries.lock().expect("throttle lock");
-        let (_, entry) = entries.get(key)?;
-        let until = entry.blocked_until.filter(|u| *u > now)?;
-        Some(
-            ((until - now).num_milliseconds() as u64)
-                .div_ceil(1000)
-                .max(1),
-        )
-    }
-
-    /// Counts a failure of `key` at `now`; the block it starts, if it starts one.
-    pub fn failed(&self, key: &str, policy: Policy, now: DateTime<Utc>) -> Option<TimeDelta> {
-        Self::count(
-            &mut self.entries.lock().expect("throttle lock"),
-            key,
-            policy,
-            now,
-        )
-    }
-
+    /// Counts a failure of `key` at `now`; the block it starts, if any.
     fn count(
         entries: &mut HashMap<String, (Policy, Entry)>,
         key: &str,
@@ -173,28 +152,24 @@ mod tests {
         let throttle = Throttle::default();
         let t0 = Utc::now();
         let at = |s: i64| t0 + TimeDelta::seconds(s);
+        let try_at = |s: i64| throttle.attempt("a", ACCOUNT, at(s));
         for i in 0..5 {
-            throttle.failed("a", ACCOUNT, at(i));
-            assert_eq!(throttle.blocked("a", at(i)), None, "free failure {i}");
+            assert_eq!(try_at(i), Ok(None), "free failure {i}");
         }
-        throttle.failed("a", ACCOUNT, at(5));
-        assert_eq!(throttle.blocked("a", at(5)), Some(30));
-        assert_eq!(throttle.blocked("a", at(35)), None);
-        throttle.failed("a", ACCOUNT, at(35));
-        assert_eq!(throttle.blocked("a", at(35)), Some(60));
-        for i in 0..10 {
-            throttle.failed("a", ACCOUNT, at(100 + i));
-        }
-        assert_eq!(
-            throttle.blocked("a", at(109)),
-            Some(300),
-            "capped at 5 minutes"
-        );
+        assert_eq!(try_at(5), Ok(Some(TimeDelta::seconds(30))));
+        assert_eq!(try_at(6), Err(29), "refused, and not counted");
+        // Each failure after a block doubles the next one, up to 5 minutes.
+        assert_eq!(try_at(35), Ok(Some(TimeDelta::seconds(60))));
+        assert_eq!(try_at(95), Ok(Some(TimeDelta::seconds(120))));
+        assert_eq!(try_at(215), Ok(Some(TimeDelta::seconds(240))));
+        assert_eq!(try_at(455), Ok(Some(TimeDelta::seconds(300))));
+        assert_eq!(try_at(755), Ok(Some(TimeDelta::seconds(300))), "capped");
         // Quiet for 15 minutes after the last failure: forgotten.
-        throttle.failed("a", ACCOUNT, at(109 + 15 * 60));
-        assert_eq!(throttle.blocked("a", at(109 + 15 * 60)), None);
+        assert_eq!(try_at(755 + 15 * 60), Ok(None));
         throttle.succeeded("a");
-        assert_eq!(throttle.blocked("a", at(2000)), None);
+        for i in 0..5 {
+            assert_eq!(try_at(2000 + i), Ok(None), "a success clears the count");
+        }
     }
 
     #[test]
@@ -213,7 +188,6 @@ mod tests {
         assert_eq!(throttle.attempt("a", ACCOUNT, now), Err(30));
         // The sixth turned out right: its count and its block are taken back.
         throttle.forgive("a");
-        assert_eq!(throttle.blocked("a", now), None);
         assert_eq!(
             throttle.attempt("a", ACCOUNT, now),
             Ok(Some(TimeDelta::seconds(30)))
