@@ -5,6 +5,8 @@
 //! Invariant: every method that reads or changes org-owned rows takes the org id as an
 //! argument and filters by it, so an id from another org behaves exactly as a missing one.
 
+mod alerts;
+mod dashboards;
 mod error;
 pub mod model;
 mod sqlite;
@@ -15,12 +17,16 @@ use chrono::{DateTime, Utc};
 use hexcovery_auth::Role;
 use uuid::Uuid;
 
+pub use alerts::AlertStore;
+pub use dashboards::DashboardStore;
 pub use error::{MetaError, MetaResult};
 pub use model::*;
 pub use sqlite::SqliteMetastore;
 
+/// The whole metastore. Resources with many methods have traits of their own
+/// ([`DashboardStore`], [`AlertStore`]); every backend implements all of them.
 #[async_trait]
-pub trait Metastore: Send + Sync + 'static {
+pub trait Metastore: DashboardStore + AlertStore + Send + Sync + 'static {
     /// Whether the store answers (readiness).
     async fn ping(&self) -> MetaResult<()>;
 

@@ -2,10 +2,13 @@
 //! writer; queueing in the pool is cheaper than lock-upgrade retries); reads use a small pool
 //! of read-only connections, which WAL mode lets run beside the writer.
 
+mod alerts;
 mod annotations;
+mod dashboards;
 mod heartbeats;
 mod notifications;
 mod outbox;
+mod silences;
 mod teams;
 mod totp;
 

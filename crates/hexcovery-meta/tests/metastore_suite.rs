@@ -7,6 +7,10 @@ use hexcovery_meta::*;
 use std::sync::Arc;
 use uuid::Uuid;
 
+#[path = "metastore/alerts.rs"]
+mod alerts;
+use alerts::*;
+
 /// A backend under test and whatever keeps its storage alive.
 struct Backend {
     store: Arc<dyn Metastore>,
@@ -1409,6 +1413,476 @@ async fn heartbeats_follow_pings_and_time(store: &dyn Metastore) {
     );
 }
 
+fn saved(name: &str, tags: &[&str]) -> SavedQueryFields {
+    SavedQueryFields {
+        name: name.into(),
+        description: format!("about {name}"),
+        query: "SELECT count(*) FROM logs".into(),
+        tags: tags.iter().map(|t| t.to_string()).collect(),
+    }
+}
+
+fn names(list: &[SavedQuery]) -> Vec<&str> {
+    list.iter().map(|q| q.name.as_str()).collect()
+}
+
+async fn saved_queries_filter_page_and_stay_in_their_org(store: &dyn Metastore) {
+    let (org, admin) = org_with_admin(store, "acme").await;
+    let (other, _) = org_with_admin(store, "globex").await;
+    for (name, tags) in [
+        ("Errors by service", vec!["errors", "prod"]),
+        ("Slow spans", vec!["latency"]),
+        ("ERRORS in checkout", vec!["errors"]),
+        ("Ünïcode Errörs", vec![]),
+    ] {
+        store
+            .create_saved_query(org.id, saved(name, &tags), &admin.email, 1000)
+            .await
+            .unwrap();
+    }
+    let foreign = store
+        .create_saved_query(other.id, saved("Errors elsewhere", &["errors"]), "x", 1000)
+        .await
+        .unwrap();
+    let all = Page {
+        limit: 100,
+        before: None,
+    };
+    let list = |filter: SearchFilter, page: Page| async move {
+        store.list_saved_queries(org.id, &filter, page).await.unwrap()
+    };
+    let everything = list(SearchFilter::default(), all).await;
+    assert_eq!(
+        names(&everything),
+        [
+            "Ünïcode Errörs",
+            "ERRORS in checkout",
+            "Slow spans",
+            "Errors by service"
+        ]
+    );
+    assert_eq!(everything[3].created_by, admin.email);
+    assert_eq!(everything[3].tags, ["errors", "prod"]);
+    // `q` is a case-insensitive substring of the name, Unicode included.
+    let q = |text: &str| SearchFilter {
+        q: Some(text.into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        names(&list(q("errors"), all).await),
+        ["ERRORS in checkout", "Errors by service"]
+    );
+    assert_eq!(names(&list(q("ERRÖRS"), all).await), ["Ünïcode Errörs"]);
+    // Every tag asked for must be carried.
+    let tagged = SearchFilter {
+        tags: vec!["errors".into(), "prod".into()],
+        q: None,
+    };
+    assert_eq!(names(&list(tagged, all).await), ["Errors by service"]);
+    // Pages of two by cursor.
+    let first = list(
+        SearchFilter::default(),
+        Page {
+            limit: 2,
+            before: None,
+        },
+    )
+    .await;
+    let second = list(
+        SearchFilter::default(),
+        Page {
+            limit: 2,
+            before: Some(first[1].id),
+        },
+    )
+    .await;
+    assert_eq!(names(&second), ["Slow spans", "Errors by service"]);
+
+    // Replace and delete; another org's id is not found and changes nothing.
+    let target = everything[1].id;
+    let mut changed = saved("Checkout errors", &["checkout"]);
+    changed.query = "SELECT count(*) FROM spans".into();
+    for result in [
+        store
+            .replace_saved_query(other.id, target, changed.clone())
+            .await
+            .map(|_| ()),
+        store.delete_saved_query(other.id, target).await.map(|_| ()),
+        store.get_saved_query(other.id, target).await.map(|_| ()),
+        store.get_saved_query(org.id, foreign.id).await.map(|_| ()),
+    ] {
+        assert!(matches!(result, Err(MetaError::NotFound(_))), "{result:?}");
+    }
+    let replaced = store
+        .replace_saved_query(org.id, target, changed)
+        .await
+        .unwrap();
+    assert_eq!(
+        (replaced.name.as_str(), replaced.query.as_str()),
+        ("Checkout errors", "SELECT count(*) FROM spans")
+    );
+    assert_eq!(replaced.created_at, everything[1].created_at);
+    assert!(replaced.updated_at >= everything[1].updated_at);
+    assert_eq!(store.get_saved_query(org.id, target).await.unwrap(), replaced);
+    store.delete_saved_query(org.id, target).await.unwrap();
+    assert!(matches!(
+        store.get_saved_query(org.id, target).await,
+        Err(MetaError::NotFound(_))
+    ));
+    assert_eq!(
+        store
+            .get_saved_query(other.id, foreign.id)
+            .await
+            .unwrap()
+            .name,
+        "Errors elsewhere"
+    );
+    // The cap counts only the org's own.
+    let conflict = store
+        .create_saved_query(org.id, saved("one too many", &[]), "x", 3)
+        .await;
+    assert!(
+        matches!(
+            conflict,
+            Err(MetaError::Conflict {
+                code: "too_many_saved_queries",
+                ..
+            })
+        ),
+        "{conflict:?}"
+    );
+    store
+        .create_saved_query(other.id, saved("fits", &[]), "x", 3)
+        .await
+        .unwrap();
+}
+
+const CAPS: DashboardCaps = DashboardCaps {
+    per_org: 1000,
+    versions_kept: 100,
+};
+
+fn board(title: &str, tags: &[&str]) -> DashboardDoc {
+    DashboardDoc {
+        title: title.into(),
+        description: String::new(),
+        tags: tags.iter().map(|t| t.to_string()).collect(),
+        time: TimeRange::default(),
+        refresh: Some("1m".into()),
+        variables: vec![Variable {
+            name: "env".into(),
+            kind: VariableKind::Custom,
+            query: None,
+            options: Some(vec!["prod".into(), "staging".into()]),
+            multi: false,
+            default: "prod".into(),
+        }],
+        annotations: AnnotationQuery::default(),
+        panels: vec![Panel {
+            id: "errors".into(),
+            title: "Errors".into(),
+            kind: PanelKind::Timeseries,
+            query: "SELECT bucket() AS t, count(*) FROM logs GROUP BY t".into(),
+            layout: Layout {
+                x: 0,
+                y: 0,
+                w: 12,
+                h: 8,
+            },
+            options: serde_json::json!({"unit": "short"})
+                .as_object()
+                .unwrap()
+                .clone(),
+            time: None,
+            show_annotations: true,
+        }],
+    }
+}
+
+fn written(write: VersionedWrite<Dashboard>) -> Dashboard {
+    match write {
+        VersionedWrite::Written(d) => d,
+        VersionedWrite::Stale { current } => panic!("stale: current is {current}"),
+    }
+}
+
+async fn dashboards_keep_versions_and_refuse_stale_saves(store: &dyn Metastore) {
+    let (org, admin) = org_with_admin(store, "acme").await;
+    let (other, _) = org_with_admin(store, "globex").await;
+    let created = store
+        .create_dashboard(org.id, board("Checkout", &["payments"]), &admin.email, CAPS)
+        .await
+        .unwrap();
+    assert_eq!(created.version, 1);
+    assert_eq!(
+        (created.created_by.as_str(), created.updated_by.as_str()),
+        (admin.email.as_str(), admin.email.as_str())
+    );
+    assert_eq!(created.doc, board("Checkout", &["payments"]));
+    assert_eq!(store.get_dashboard(org.id, created.id).await.unwrap(), created);
+
+    // Saving version 1 makes version 2; saving version 1 again is stale.
+    let mut doc = board("Checkout v2", &["payments"]);
+    doc.panels[0].layout.w = 24;
+    let second = written(
+        store
+            .update_dashboard(org.id, created.id, 1, doc.clone(), "editor@acme.io", CAPS)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        (second.version, second.doc.title.as_str()),
+        (2, "Checkout v2")
+    );
+    assert_eq!(second.updated_by, "editor@acme.io");
+    assert_eq!(second.created_by, admin.email);
+    assert_eq!(second.created_at, created.created_at);
+    let stale = store
+        .update_dashboard(org.id, created.id, 1, board("lost", &[]), "x", CAPS)
+        .await
+        .unwrap();
+    assert_eq!(stale, VersionedWrite::Stale { current: 2 });
+    assert_eq!(
+        store.get_dashboard(org.id, created.id).await.unwrap(),
+        second
+    );
+
+    // Every save kept its document; restoring version 1 is version 3 with 1's content.
+    let v1 = store
+        .get_dashboard_version(org.id, created.id, 1)
+        .await
+        .unwrap();
+    assert_eq!(v1.document, created.doc);
+    assert_eq!(v1.info.created_by, admin.email);
+    let restored = written(
+        store
+            .restore_dashboard_version(org.id, created.id, 1, Some(2), "viewer-turned-editor", CAPS)
+            .await
+            .unwrap(),
+    );
+    assert_eq!((restored.version, &restored.doc), (3, &created.doc));
+    assert_eq!(
+        store
+            .restore_dashboard_version(org.id, created.id, 2, Some(2), "x", CAPS)
+            .await
+            .unwrap(),
+        VersionedWrite::Stale { current: 3 }
+    );
+    let versions = store
+        .list_dashboard_versions(org.id, created.id, 100, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        versions
+            .iter()
+            .map(|v| (v.version, v.restored_from))
+            .collect::<Vec<_>>(),
+        [(3, Some(1)), (2, None), (1, None)]
+    );
+    let older = store
+        .list_dashboard_versions(org.id, created.id, 1, Some(3))
+        .await
+        .unwrap();
+    assert_eq!(older.iter().map(|v| v.version).collect::<Vec<_>>(), [2]);
+    assert!(matches!(
+        store.get_dashboard_version(org.id, created.id, 9).await,
+        Err(MetaError::NotFound(_))
+    ));
+    assert!(matches!(
+        store
+            .restore_dashboard_version(org.id, created.id, 9, None, "x", CAPS)
+            .await,
+        Err(MetaError::NotFound(_))
+    ));
+
+    // Only the newest `versions_kept` are kept.
+    let two = DashboardCaps {
+        versions_kept: 2,
+        ..CAPS
+    };
+    written(
+        store
+            .update_dashboard(org.id, created.id, 3, doc, "x", two)
+            .await
+            .unwrap(),
+    );
+    let kept = store
+        .list_dashboard_versions(org.id, created.id, 100, None)
+        .await
+        .unwrap();
+    assert_eq!(kept.iter().map(|v| v.version).collect::<Vec<_>>(), [4, 3]);
+
+    // Another org's id is not found anywhere and changes nothing.
+    let id = created.id;
+    for result in [
+        store.get_dashboard(other.id, id).await.map(|_| ()),
+        store
+            .update_dashboard(other.id, id, 4, board("x", &[]), "x", CAPS)
+            .await
+            .map(|_| ()),
+        store
+            .restore_dashboard_version(other.id, id, 1, None, "x", CAPS)
+            .await
+            .map(|_| ()),
+        store
+            .list_dashboard_versions(other.id, id, 10, None)
+            .await
+            .map(|_| ()),
+        store.get_dashboard_version(other.id, id, 4).await.map(|_| ()),
+        store.delete_dashboard(other.id, id).await.map(|_| ()),
+    ] {
+        assert!(matches!(result, Err(MetaError::NotFound(_))), "{result:?}");
+    }
+    assert_eq!(store.get_dashboard(org.id, id).await.unwrap().version, 4);
+
+    // Deleting takes the versions along.
+    store.delete_dashboard(org.id, id).await.unwrap();
+    for result in [
+        store.get_dashboard(org.id, id).await.map(|_| ()),
+        store.get_dashboard_version(org.id, id, 4).await.map(|_| ()),
+        store
+            .list_dashboard_versions(org.id, id, 10, None)
+            .await
+            .map(|_| ()),
+        store
+            .update_dashboard(org.id, id, 4, board("x", &[]), "x", CAPS)
+            .await
+            .map(|_| ()),
+    ] {
+        assert!(matches!(result, Err(MetaError::NotFound(_))), "{result:?}");
+    }
+}
+
+async fn concurrent_saves_of_one_version_have_one_winner(store: &dyn Metastore) {
+    let (org, admin) = org_with_admin(store, "acme").await;
+    let created = store
+        .create_dashboard(org.id, board("Race", &[]), &admin.email, CAPS)
+        .await
+        .unwrap();
+    let save = |title: &'static str| {
+        store.update_dashboard(org.id, created.id, 1, board(title, &[]), title, CAPS)
+    };
+    let (a, b, c) = tokio::join!(save("a"), save("b"), save("c"));
+    let results = [a.unwrap(), b.unwrap(), c.unwrap()];
+    let winners: Vec<&Dashboard> = results
+        .iter()
+        .filter_map(|r| match r {
+            VersionedWrite::Written(d) => Some(d),
+            VersionedWrite::Stale { .. } => None,
+        })
+        .collect();
+    assert_eq!(winners.len(), 1, "{results:?}");
+    assert!(
+        results
+            .iter()
+            .filter(|r| matches!(r, VersionedWrite::Stale { current: 2 }))
+            .count()
+            == 2,
+        "{results:?}"
+    );
+    let stored = store.get_dashboard(org.id, created.id).await.unwrap();
+    assert_eq!(&stored, winners[0]);
+    assert_eq!(
+        store
+            .list_dashboard_versions(org.id, created.id, 10, None)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+async fn dashboards_list_newest_first_filtered_paged_and_capped(store: &dyn Metastore) {
+    let (org, admin) = org_with_admin(store, "acme").await;
+    let (other, _) = org_with_admin(store, "globex").await;
+    let mut ids = Vec::new();
+    for (title, tags) in [
+        ("Checkout", vec!["payments", "prod"]),
+        ("Search latency", vec!["prod"]),
+        ("checkout (staging)", vec!["payments"]),
+    ] {
+        ids.push(
+            store
+                .create_dashboard(org.id, board(title, &tags), &admin.email, CAPS)
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    store
+        .create_dashboard(other.id, board("Checkout", &["payments"]), "x", CAPS)
+        .await
+        .unwrap();
+    let all = Page {
+        limit: 100,
+        before: None,
+    };
+    let titles = |filter: SearchFilter, page: Page| async move {
+        store
+            .list_dashboards(org.id, &filter, page)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|d| d.title)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        titles(SearchFilter::default(), all).await,
+        ["checkout (staging)", "Search latency", "Checkout"]
+    );
+    // An edit does not move a dashboard in the list (newest created first; cursors stay put).
+    written(
+        store
+            .update_dashboard(org.id, ids[0], 1, board("Checkout", &["payments", "prod"]), "x", CAPS)
+            .await
+            .unwrap(),
+    );
+    let q = SearchFilter {
+        q: Some("CHECKOUT".into()),
+        tags: vec![],
+    };
+    assert_eq!(
+        titles(q, all).await,
+        ["checkout (staging)", "Checkout"]
+    );
+    let tagged = SearchFilter {
+        q: None,
+        tags: vec!["payments".into(), "prod".into()],
+    };
+    assert_eq!(titles(tagged, all).await, ["Checkout"]);
+    let summary = &store
+        .list_dashboards(org.id, &SearchFilter::default(), all)
+        .await
+        .unwrap()[2];
+    assert_eq!((summary.id, summary.version), (ids[0], 2));
+    let page = Page {
+        limit: 1,
+        before: Some(ids[1]),
+    };
+    assert_eq!(titles(SearchFilter::default(), page).await, ["Checkout"]);
+    let capped = store
+        .create_dashboard(
+            org.id,
+            board("fourth", &[]),
+            "x",
+            DashboardCaps {
+                per_org: 3,
+                ..CAPS
+            },
+        )
+        .await;
+    assert!(
+        matches!(
+            capped,
+            Err(MetaError::Conflict {
+                code: "too_many_dashboards",
+                ..
+            })
+        ),
+        "{capped:?}"
+    );
+}
+
 macro_rules! suite {
     ($backend:ident: $($test:ident),* $(,)?) => {
         mod $backend {
@@ -1444,6 +1918,15 @@ macro_rules! backends {
                 audit_is_per_org_newest_first_and_paged,
                 annotations_filter_page_and_stay_in_their_org,
                 heartbeats_follow_pings_and_time,
+                // saved queries and dashboards
+                saved_queries_filter_page_and_stay_in_their_org,
+                dashboards_keep_versions_and_refuse_stale_saves,
+                concurrent_saves_of_one_version_have_one_winner,
+                dashboards_list_newest_first_filtered_paged_and_capped,
+                // alerts and silences
+                alert_rules_are_per_org_and_check_channels,
+                one_evaluator_claims_a_tick_and_records_it_whole,
+                silences_apply_to_their_rule_and_time,
             );
         )*
     };

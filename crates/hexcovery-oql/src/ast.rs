@@ -21,6 +21,9 @@ pub struct Ident {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Select {
+    /// `SELECT DISTINCT`: one row per distinct answer row.
+    pub distinct: bool,
+    /// An item that is `*` alone stands for every column of the table.
     pub items: Vec<SelectItem>,
     pub from: Ident,
     pub filter: Option<Expr>,
@@ -70,7 +73,10 @@ pub enum Instant {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum TimeRange {
-    Last(Duration),
+    Last {
+        duration: Duration,
+        span: Span,
+    },
     Since {
         from: Instant,
         until: Option<Instant>,
@@ -81,6 +87,17 @@ pub enum TimeRange {
         to: Instant,
         span: Span,
     },
+}
+
+impl TimeRange {
+    /// The whole clause, keyword included.
+    pub fn span(&self) -> Span {
+        match self {
+            TimeRange::Last { span, .. }
+            | TimeRange::Since { span, .. }
+            | TimeRange::Between { span, .. } => *span,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -126,7 +143,9 @@ pub enum Literal {
 pub enum ExprKind {
     Column(Ident),
     Literal(Literal),
-    /// `*`, as in `count(*)`.
+    /// `$name`: a value from the request's parameters (the name without `$`).
+    Param(String),
+    /// `*`, as in `count(*)` and `SELECT *`.
     Wildcard,
     Unary {
         op: UnaryOp,

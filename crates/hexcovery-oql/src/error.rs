@@ -10,6 +10,9 @@ pub enum OqlErrorKind {
     Unknown,
     /// Operands or arguments of the wrong type (`oql_type`).
     Type,
+    /// A time range written in a query that takes its range from elsewhere — a dashboard
+    /// panel's or an alert rule's (`oql_time_range_not_allowed`).
+    TimeRangeNotAllowed,
 }
 
 impl OqlErrorKind {
@@ -18,6 +21,7 @@ impl OqlErrorKind {
             OqlErrorKind::Syntax => "oql_syntax",
             OqlErrorKind::Unknown => "oql_unknown",
             OqlErrorKind::Type => "oql_type",
+            OqlErrorKind::TimeRangeNotAllowed => "oql_time_range_not_allowed",
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Stage 1: text → tokens with spans. Keywords are case-insensitive; strings use single
 //! quotes (`''` escapes a quote); identifiers may be double-quoted; `5m` is a duration;
-//! `--` starts a comment.
+//! `$name` is a parameter; `--` starts a comment.
 
 use crate::error::OqlError;
 use crate::span::Span;
@@ -36,6 +36,8 @@ pub enum Token {
     Integer(u64),
     Float(f64),
     Duration(u64, DurationUnit),
+    /// `$name`: a value bound from the request's `params` (the name without `$`).
+    Param(String),
     Comma,
     LParen,
     RParen,
@@ -66,6 +68,7 @@ impl Token {
             Token::Integer(i) => format!("number {i}"),
             Token::Float(f) => format!("number {f}"),
             Token::Duration(n, u) => format!("duration {n}{}", unit_letter(*u)),
+            Token::Param(name) => format!("parameter `${name}`"),
             Token::Eof => "the end of the query".into(),
             other => format!("`{}`", symbol_text(other)),
         }
@@ -145,6 +148,21 @@ pub fn lex(text: &str) -> Result<Vec<Spanned>, OqlError> {
                 i += 1;
             }
             Token::Word(text[start..i].to_string())
+        } else if c == b'$' {
+            i += 1;
+            if !bytes
+                .get(i)
+                .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
+            {
+                return Err(
+                    OqlError::syntax(Span::new(start, i), "`$` starts a parameter name")
+                        .with_hint("parameters look like $service; their values come from the request's \"params\""),
+                );
+            }
+            while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+                i += 1;
+            }
+            Token::Param(text[start + 1..i].to_string())
         } else if c.is_ascii_digit() {
             lex_number(text, &mut i)?
         } else if c == b'\'' || c == b'"' {
@@ -339,6 +357,23 @@ mod tests {
         assert_eq!(tokens[1].span, Span::new(2, 4));
         assert_eq!(tokens[2].token, Token::QuotedIdent("b c".into()));
         assert_eq!(tokens[2].span, Span::new(5, 10));
+    }
+
+    #[test]
+    fn parameters_are_one_token() {
+        let tokens = lex("a IN ($service, $_x1) AND $b2").unwrap();
+        assert_eq!(tokens[3].token, Token::Param("service".into()));
+        assert_eq!(tokens[3].span, Span::new(6, 14));
+        assert_eq!(tokens[5].token, Token::Param("_x1".into()));
+        assert_eq!(tokens[8].token, Token::Param("b2".into()));
+        for text in ["$", "$ x", "$1", "a = $'x'"] {
+            let e = lex(text).unwrap_err();
+            assert!(
+                e.message.contains("parameter name"),
+                "{text}: {}",
+                e.message
+            );
+        }
     }
 
     #[test]

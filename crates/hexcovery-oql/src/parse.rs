@@ -10,7 +10,7 @@ use crate::span::Span;
 const KEYWORDS: &[&str] = &[
     "select", "from", "where", "group", "by", "having", "order", "asc", "desc", "limit", "last",
     "since", "until", "between", "and", "or", "not", "in", "like", "ilike", "is", "null", "true",
-    "false", "as", "show", "tables", "describe",
+    "false", "as", "show", "tables", "describe", "distinct",
 ];
 
 const WRITE_WORDS: &[&str] = &[
@@ -27,8 +27,8 @@ const MAX_DEPTH: usize = 32;
 /// those walks shallow, whatever the input.
 const MAX_OPERATORS: usize = 256;
 
-/// Most values in one `IN (…)` list.
-const MAX_IN_LIST: usize = 1_000;
+/// Most values in one `IN (…)` list (a list parameter's values included).
+pub const MAX_IN_LIST: usize = 1_000;
 
 /// Parses one OQL statement.
 pub fn parse(text: &str) -> Result<Statement, OqlError> {
@@ -197,6 +197,7 @@ impl Parser {
 
     fn select(&mut self) -> Result<Select, OqlError> {
         let start = self.expect_word("select")?;
+        let distinct = self.eat_word("distinct");
         let mut items = vec![self.select_item()?];
         while self.eat(&Token::Comma) {
             items.push(self.select_item()?);
@@ -209,6 +210,7 @@ impl Parser {
         self.advance();
         let from = self.ident("a table name")?;
         let mut select = Select {
+            distinct,
             items,
             from,
             filter: None,
@@ -325,7 +327,11 @@ impl Parser {
     fn time_range(&mut self) -> Result<TimeRange, OqlError> {
         let start = self.peek().span;
         if self.eat_word("last") {
-            return Ok(TimeRange::Last(self.duration("a duration such as 1h")?));
+            let duration = self.duration("a duration such as 1h")?;
+            return Ok(TimeRange::Last {
+                duration,
+                span: start.to(duration.span),
+            });
         }
         if self.eat_word("since") {
             let from = self.instant()?;
@@ -665,6 +671,13 @@ impl Parser {
                     span: token.span,
                 })
             }
+            Token::Param(name) => {
+                self.advance();
+                Ok(Expr {
+                    kind: ExprKind::Param(name.clone()),
+                    span: token.span,
+                })
+            }
             Token::LParen => {
                 self.advance();
                 let inner = self.expr()?;
@@ -727,7 +740,10 @@ mod tests {
         assert_eq!(s.from.name, "host");
         assert!(matches!(
             s.time_range,
-            Some(TimeRange::Last(Duration { value: 1, .. }))
+            Some(TimeRange::Last {
+                duration: Duration { value: 1, .. },
+                span: Span { start: 36, end: 43 }
+            })
         ));
         let s = select("SELECT count(*) FROM logs WHERE level = 'error' LAST 1h");
         assert!(
@@ -782,6 +798,33 @@ mod tests {
             "SELECT x FROM logs BETWEEN '2026-11-22T10:00:00Z' AND '2026-11-22T11:00:00+01:00'",
         );
         assert!(matches!(s.time_range, Some(TimeRange::Between { .. })));
+    }
+
+    #[test]
+    fn star_distinct_and_parameters() {
+        let s = select("SELECT DISTINCT * FROM logs");
+        assert!(s.distinct);
+        assert_eq!(s.items[0].expr.kind, ExprKind::Wildcard);
+        let s = select("SELECT *, level FROM logs WHERE service IN ($svc) AND level = $level");
+        assert!(!s.distinct);
+        assert_eq!(s.items.len(), 2);
+        let ExprKind::Binary { left, right, .. } = s.filter.unwrap().kind else {
+            panic!("not AND")
+        };
+        let ExprKind::InList { list, .. } = &left.kind else {
+            panic!("not IN")
+        };
+        assert_eq!(list[0].kind, ExprKind::Param("svc".into()));
+        assert!(
+            matches!(&right.kind, ExprKind::Binary { right, .. } if right.kind == ExprKind::Param("level".into()) && right.span == Span::new(62, 68))
+        );
+        let s = select("SELECT bucket() AS t, count(*) FROM logs GROUP BY t");
+        assert!(
+            matches!(&s.items[0].expr.kind, ExprKind::Function { args, .. } if args.is_empty())
+        );
+        // DISTINCT is a keyword: not a column name unquoted.
+        assert!(parse("SELECT distinct FROM logs").is_err());
+        assert!(parse("SELECT \"distinct\" FROM logs").is_ok());
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! in — the caller's org's table of the right signal — so no query can reach another org.
 //!
 //! Shape of every plan: scan → time-range filter (pushed into the scan, where it prunes files)
-//! → [metric-namespace pivot] → WHERE → [aggregate → HAVING] → ORDER BY → select list → LIMIT.
+//! → [metric-namespace pivot] → WHERE → [aggregate → HAVING] → ORDER BY → select list → LIMIT;
+//! with DISTINCT: … → select list → DISTINCT → ORDER BY (on the selected columns) → LIMIT.
 
 use crate::ast::{BinaryOp, Literal, UnaryOp};
 use crate::catalog::{MetricColumn, TableKind};
@@ -89,13 +90,15 @@ pub fn plan(query: &Query, source: Arc<dyn TableSource>) -> Result<LogicalPlan, 
 
 /// ORDER BY, the select list under internal unique names (`SELECT level, level` is legal
 /// OQL; DataFusion needs distinct names — the response uses the item names), then LIMIT.
+/// DISTINCT comes after the select list, and ORDER BY after it, on the output columns (the
+/// resolver made sure every ORDER BY expression is a select item).
 fn finish(
     mut builder: LogicalPlanBuilder,
     order: Vec<SortExpr>,
     items: Vec<Expr>,
     query: &Query,
 ) -> Result<LogicalPlanBuilder, PlanError> {
-    if !order.is_empty() {
+    if !order.is_empty() && !query.distinct {
         builder = builder.sort(order)?;
     }
     let items = items
@@ -103,6 +106,26 @@ fn finish(
         .enumerate()
         .map(|(i, e)| e.alias(output_column(i)));
     builder = builder.project(items)?;
+    if query.distinct {
+        builder = builder.distinct()?;
+        let order = query
+            .order_by
+            .iter()
+            .map(|(e, descending)| {
+                let i = query
+                    .items
+                    .iter()
+                    .position(|item| same(&item.expr, e))
+                    .ok_or_else(|| {
+                        DataFusionError::Plan("DISTINCT ordered by an unselected column".into())
+                    })?;
+                Ok(ident(output_column(i)).sort(!descending, *descending))
+            })
+            .collect::<Result<Vec<_>, DataFusionError>>()?;
+        if !order.is_empty() {
+            builder = builder.sort(order)?;
+        }
+    }
     if let Some(limit) = query.limit {
         builder = builder.limit(0, Some(usize::try_from(limit).unwrap_or(usize::MAX)))?;
     }

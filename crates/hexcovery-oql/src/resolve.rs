@@ -1,16 +1,109 @@
 //! Stage 3: a parsed statement → a resolved query: the table and every column checked against
 //! the caller's org's catalog, functions and their arguments checked, types inferred, the time
-//! range made absolute, grouping validated. Errors point at the offending name with the names
-//! that exist.
+//! range made absolute (the text's, else the request's, else the last hour), parameters bound
+//! as literals, `*` expanded, grouping validated. Errors point at the offending name with the
+//! names that exist.
 
 use crate::ast::{self, BinaryOp, Expr, ExprKind, Literal, Statement, TimeRange, UnaryOp};
 use crate::catalog::{Catalog, TableDef, TableKind, ValueType, did_you_mean};
 use crate::error::{OqlError, OqlErrorKind};
+use crate::params::{ParamValue, Params};
+use crate::parse::MAX_IN_LIST;
 use crate::span::Span;
 use chrono::{DateTime, Utc};
+use std::collections::{BTreeMap, BTreeSet};
 
-/// The time range used when a query names none.
+/// The time range used when neither the query nor the request names one.
 pub const DEFAULT_RANGE_SECS: u64 = 3_600;
+
+/// The steps `bucket()` picks from, in seconds: 1s 5s 10s 15s 30s 1m 5m 10m 15m 30m 1h 3h 6h
+/// 12h 1d.
+pub const AUTO_BUCKET_STEPS: [u64; 15] = [
+    1, 5, 10, 15, 30, 60, 300, 600, 900, 1_800, 3_600, 10_800, 21_600, 43_200, 86_400,
+];
+
+/// Most buckets `bucket()` aims for over the time range.
+pub const MAX_AUTO_BUCKETS: u64 = 300;
+
+/// The step `bucket()` takes over `[from, to)`: the smallest of [`AUTO_BUCKET_STEPS`] that
+/// cuts the range into at most [`MAX_AUTO_BUCKETS`] (the range's length divided by the step,
+/// rounded up); a range longer than 300 days gets the largest, one day.
+pub fn auto_bucket_step(from: DateTime<Utc>, to: DateTime<Utc>) -> u64 {
+    let millis = u64::try_from((to - from).num_milliseconds()).unwrap_or(0);
+    AUTO_BUCKET_STEPS
+        .into_iter()
+        .find(|step| millis.div_ceil(step * 1_000) <= MAX_AUTO_BUCKETS)
+        .unwrap_or(86_400)
+}
+
+/// A bucket step as a duration in its largest whole unit: `300` → `"5m"`, `90` → `"90s"`.
+pub fn format_step(seconds: u64) -> String {
+    let units = [(604_800, 'w'), (86_400, 'd'), (3_600, 'h'), (60, 'm')];
+    for (size, unit) in units {
+        if seconds >= size && seconds.is_multiple_of(size) {
+            return format!("{}{unit}", seconds / size);
+        }
+    }
+    format!("{seconds}s")
+}
+
+/// What a statement is resolved with besides its text and the org's catalog.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    /// The instant `now()`, `LAST` and relative request bounds count from.
+    pub now: DateTime<Utc>,
+    /// The time range when the text has none (a request's `from`/`to`, a dashboard's range,
+    /// an alert's window); `None`: the last hour. A range in the text wins.
+    pub range: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    /// Values for `$name`, and names declared to be bound later.
+    pub params: &'a Params,
+    /// Whether the text may hold a time range; panel and alert queries may not.
+    pub time_range_allowed: bool,
+}
+
+static NO_PARAMS: Params = Params {
+    values: BTreeMap::new(),
+    declared: BTreeSet::new(),
+};
+
+impl Context<'static> {
+    /// Resolving at `now`, with no request range and no parameters.
+    pub fn at(now: DateTime<Utc>) -> Self {
+        Self {
+            now,
+            range: None,
+            params: &NO_PARAMS,
+            time_range_allowed: true,
+        }
+    }
+}
+
+impl<'a> Context<'a> {
+    /// The range to use when the text has none.
+    pub fn with_range(self, from: DateTime<Utc>, to: DateTime<Utc>) -> Self {
+        Self {
+            range: Some((from, to)),
+            ..self
+        }
+    }
+
+    pub fn with_params<'b>(self, params: &'b Params) -> Context<'b> {
+        Context {
+            now: self.now,
+            range: self.range,
+            params,
+            time_range_allowed: self.time_range_allowed,
+        }
+    }
+
+    /// Refuses a time range in the text (`oql_time_range_not_allowed`).
+    pub fn without_time_range(self) -> Self {
+        Self {
+            time_range_allowed: false,
+            ..self
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scalar {
@@ -60,6 +153,28 @@ pub struct Query {
     pub to: DateTime<Utc>,
     /// Whether the query aggregates (has aggregates or GROUP BY).
     pub aggregate: bool,
+    /// `SELECT DISTINCT`: ORDER BY then uses only selected columns.
+    pub distinct: bool,
+    /// The step of the query's `bucket()` (the first in the select list, else in GROUP BY),
+    /// picked from the range for `bucket()` or as written (`bucket(5m)`), in seconds.
+    pub bucket: Option<u64>,
+}
+
+impl Query {
+    /// Index of the first select item that is a `bucket()`.
+    pub fn bucket_item(&self) -> Option<usize> {
+        self.items
+            .iter()
+            .position(|i| matches!(i.expr.kind, RKind::Bucket(_)))
+    }
+
+    /// Indices of the select items that are GROUP BY keys (a `bucket()` key included).
+    pub fn group_key_items(&self) -> Vec<usize> {
+        let keys: Vec<String> = self.group_by.iter().map(RExpr::shape).collect();
+        (0..self.items.len())
+            .filter(|&i| keys.contains(&self.items[i].expr.shape()))
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -153,6 +268,26 @@ impl RExpr {
         }
     }
 
+    /// The first `bucket(…)` step inside the expression.
+    fn bucket(&self) -> Option<u64> {
+        match &self.kind {
+            RKind::Bucket(step) => Some(*step),
+            RKind::Column(_) | RKind::MapValue { .. } | RKind::Literal(_) => None,
+            RKind::Unary(_, e) | RKind::IsNull { expr: e, .. } => e.bucket(),
+            RKind::Aggregate(_, e) => e.as_ref().and_then(|e| e.bucket()),
+            RKind::Binary(_, a, b)
+            | RKind::Like {
+                expr: a,
+                pattern: b,
+                ..
+            } => a.bucket().or_else(|| b.bucket()),
+            RKind::Scalar(_, args) => args.iter().find_map(RExpr::bucket),
+            RKind::InList { expr, list, .. } => expr
+                .bucket()
+                .or_else(|| list.iter().find_map(RExpr::bucket)),
+        }
+    }
+
     /// The expression without spans, to compare select items with GROUP BY keys.
     pub(crate) fn shape(&self) -> String {
         match &self.kind {
@@ -223,12 +358,13 @@ fn canonical_table(name: &str) -> String {
     }
 }
 
-/// Resolves `statement` (parsed from `text`) against `catalog`, with `now` for time ranges.
+/// Resolves `statement` (parsed from `text`) against `catalog`, in `context` (the time,
+/// the request's range and parameters).
 pub fn resolve(
     text: &str,
     statement: &Statement,
     catalog: &dyn Catalog,
-    now: DateTime<Utc>,
+    context: &Context<'_>,
 ) -> Result<Resolved, OqlError> {
     let tables = catalog.tables();
     let find_table = |ident: &ast::Ident| -> Result<TableDef, OqlError> {
@@ -262,13 +398,46 @@ pub fn resolve(
         Statement::Describe { table, .. } => Ok(Resolved::Describe(find_table(table)?)),
         Statement::Select(select) => {
             let table = find_table(&select.from)?;
-            let (from, to) = time_range(select.time_range.as_ref(), now)?;
+            if let Some(range) = &select.time_range
+                && !context.time_range_allowed
+            {
+                return Err(OqlError {
+                    kind: OqlErrorKind::TimeRangeNotAllowed,
+                    message: "this query takes its time range from where it runs; it cannot hold one".into(),
+                    span: range.span(),
+                    hint: Some("panel and alert queries take their time range from the dashboard or the rule's window".into()),
+                });
+            }
+            let (from, to) = time_range(select.time_range.as_ref(), context)?;
             let scope = Scope {
                 table: &table,
                 aliases: &[],
+                params: context.params,
+                range: (from, to),
             };
             let mut items = Vec::with_capacity(select.items.len());
+            // The `*` item, if any: it stands for every column, in DESCRIBE order.
+            let mut star = None;
             for item in &select.items {
+                if item.expr.kind == ExprKind::Wildcard {
+                    if let Some(alias) = &item.alias {
+                        return Err(type_error(
+                            alias.span,
+                            "`*` stands for every column and cannot be renamed".into(),
+                        )
+                        .with_hint("rename single columns: SELECT body AS message FROM logs"));
+                    }
+                    star = Some(item.expr.span);
+                    items.extend(table.columns.iter().map(|c| Item {
+                        name: c.name.clone(),
+                        expr: RExpr {
+                            kind: RKind::Column(c.name.clone()),
+                            ty: c.ty,
+                            span: item.expr.span,
+                        },
+                    }));
+                    continue;
+                }
                 let expr = scope.expr(&item.expr)?;
                 let name = item.alias.as_ref().map_or_else(
                     || text[item.expr.span.start..item.expr.span.end].to_string(),
@@ -336,8 +505,8 @@ pub fn resolve(
                 .as_ref()
                 .map(|h| {
                     Scope {
-                        table: &table,
                         aliases: &items,
+                        ..scope
                     }
                     .condition(h, "HAVING")
                 })
@@ -374,8 +543,8 @@ pub fn resolve(
                 let resolved = match output.or_else(|| by_alias(&item.expr)) {
                     Some(e) => e,
                     None => Scope {
-                        table: &table,
                         aliases: &items,
+                        ..scope
                     }
                     .expr(&item.expr)?,
                 };
@@ -391,6 +560,20 @@ pub fn resolve(
             let aggregate = !group_by.is_empty()
                 || items.iter().any(|i| i.expr.contains_aggregate())
                 || having.is_some();
+            if let Some(star) = star
+                && aggregate
+            {
+                return Err(type_error(
+                    star,
+                    "`*` cannot be used in a grouped query: it answers one row per group, and \
+                     `*` is every column of every row"
+                        .into(),
+                )
+                .with_hint("name the columns you group by: SELECT service, count(*) FROM logs GROUP BY service"));
+            }
+            if select.distinct {
+                distinct_checks(&items, &order_by, star)?;
+            }
             if aggregate {
                 let keys: Vec<String> = group_by.iter().map(RExpr::shape).collect();
                 for (item, source) in items.iter().zip(&select.items) {
@@ -429,6 +612,11 @@ pub fn resolve(
                 )
                 .with_hint("select an aggregate or add GROUP BY"));
             }
+            let bucket = items
+                .iter()
+                .map(|i| &i.expr)
+                .chain(&group_by)
+                .find_map(RExpr::bucket);
             Ok(Resolved::Select(Box::new(Query {
                 table: table.clone(),
                 items,
@@ -440,6 +628,8 @@ pub fn resolve(
                 from,
                 to,
                 aggregate,
+                distinct: select.distinct,
+                bucket,
             })))
         }
     }
@@ -462,17 +652,58 @@ fn before(now: DateTime<Utc>, d: &ast::Duration) -> Option<DateTime<Utc>> {
     now.checked_sub_signed(chrono::TimeDelta::try_seconds(secs)?)
 }
 
+/// `SELECT DISTINCT` compares whole rows (so no maps or lists) and sorts what it answers (so
+/// ORDER BY uses selected columns only).
+fn distinct_checks(
+    items: &[Item],
+    order_by: &[(RExpr, bool)],
+    star: Option<Span>,
+) -> Result<(), OqlError> {
+    if let Some(item) = items
+        .iter()
+        .find(|i| matches!(i.expr.ty, ValueType::Map | ValueType::List))
+    {
+        let hint = if star.is_some_and(|s| s == item.expr.span) {
+            "list the columns instead of *, e.g. SELECT DISTINCT service, host FROM logs"
+        } else {
+            "select one value of a map, e.g. attributes['http.route']"
+        };
+        return Err(type_error(
+            item.expr.span,
+            format!(
+                "SELECT DISTINCT compares whole rows, but `{}` is a {}",
+                item.name,
+                item.expr.ty.name()
+            ),
+        )
+        .with_hint(hint));
+    }
+    let shapes: Vec<String> = items.iter().map(|i| i.expr.shape()).collect();
+    if let Some((expr, _)) = order_by.iter().find(|(e, _)| !shapes.contains(&e.shape())) {
+        return Err(type_error(
+            expr.span,
+            "with SELECT DISTINCT, ORDER BY can only use selected columns".into(),
+        )
+        .with_hint("add it to the select list, or order by a column's name or position"));
+    }
+    Ok(())
+}
+
 fn time_range(
     range: Option<&TimeRange>,
-    now: DateTime<Utc>,
+    context: &Context<'_>,
 ) -> Result<(DateTime<Utc>, DateTime<Utc>), OqlError> {
+    let now = context.now;
     let (from, to, span) = match range {
-        None => (
-            now - chrono::TimeDelta::seconds(DEFAULT_RANGE_SECS as i64),
-            now,
-            Span::default(),
-        ),
-        Some(TimeRange::Last(d)) => (
+        None => match context.range {
+            Some((from, to)) => (from, to, Span::default()),
+            None => (
+                now - chrono::TimeDelta::seconds(DEFAULT_RANGE_SECS as i64),
+                now,
+                Span::default(),
+            ),
+        },
+        Some(TimeRange::Last { duration: d, .. }) => (
             before(now, d).ok_or_else(|| type_error(d.span, "this duration is too long".into()))?,
             now,
             d.span,
@@ -487,24 +718,39 @@ fn time_range(
         }
     };
     if from >= to {
+        let (whose, hint) = if range.is_none() && context.range.is_some() {
+            (
+                "the request's time range",
+                "`from` must be earlier than `to`",
+            )
+        } else {
+            (
+                "the time range",
+                "the first time must be earlier than the second",
+            )
+        };
         return Err(type_error(
             span,
             format!(
-                "the time range is empty: it starts at {} and ends at {}",
+                "{whose} is empty: it starts at {} and ends at {}",
                 from.to_rfc3339(),
                 to.to_rfc3339()
             ),
         )
-        .with_hint("the first time must be earlier than the second"));
+        .with_hint(hint));
     }
     Ok((from, to))
 }
 
+#[derive(Clone, Copy)]
 struct Scope<'a> {
     table: &'a TableDef,
     /// Select items whose aliases a name may refer to when the table has no such column
     /// (in HAVING and ORDER BY: `HAVING c > 1` for `count(*) AS c`).
     aliases: &'a [Item],
+    params: &'a Params,
+    /// The query's effective time range (for `bucket()`).
+    range: (DateTime<Utc>, DateTime<Utc>),
 }
 
 impl Scope<'_> {
@@ -581,7 +827,23 @@ impl Scope<'_> {
                 };
                 r(RKind::Literal(literal.clone()), ty)
             }
-            ExprKind::Wildcard => Err(type_error(span, "`*` is only allowed in count(*)".into())),
+            ExprKind::Param(name) => match self.param(name, span)? {
+                Bound::One(e) => Ok(e),
+                Bound::List(values) => Err(type_error(
+                    span,
+                    format!(
+                        "`${name}` is a list of {} values, but here it must be one value",
+                        values.len()
+                    ),
+                )
+                .with_hint(format!(
+                    "a list parameter goes in an IN list: x IN (${name})"
+                ))),
+            },
+            ExprKind::Wildcard => Err(type_error(
+                span,
+                "`*` is only allowed in count(*) and as a whole select item (SELECT *)".into(),
+            )),
             ExprKind::Index { base, key } => {
                 let base = self.expr(base)?;
                 let RKind::Column(column) = &base.kind else {
@@ -600,10 +862,16 @@ impl Scope<'_> {
                     ));
                 }
                 let ExprKind::Literal(Literal::String(key)) = &key.kind else {
-                    return Err(type_error(
+                    let mut error = type_error(
                         key.span,
                         "a map key is a string in single quotes, e.g. ['http.route']".into(),
-                    ));
+                    );
+                    if matches!(key.kind, ExprKind::Param(_)) {
+                        error = error.with_hint(
+                            "parameters are values to compare with, not keys: write the key in the query",
+                        );
+                    }
+                    return Err(error);
                 };
                 r(
                     RKind::MapValue {
@@ -647,10 +915,24 @@ impl Scope<'_> {
                 negated,
             } => {
                 let inner = self.expr(inner)?;
-                let list = list
-                    .iter()
-                    .map(|e| self.expr(e))
-                    .collect::<Result<Vec<_>, _>>()?;
+                let mut values = Vec::with_capacity(list.len());
+                for e in list {
+                    match &e.kind {
+                        ExprKind::Param(name) => match self.param(name, e.span)? {
+                            Bound::One(value) => values.push(value),
+                            Bound::List(more) => values.extend(more),
+                        },
+                        _ => values.push(self.expr(e)?),
+                    }
+                    if values.len() > MAX_IN_LIST {
+                        return Err(type_error(
+                            e.span,
+                            format!("an IN list holds at most {MAX_IN_LIST} values"),
+                        )
+                        .with_hint("a list parameter counts as its values"));
+                    }
+                }
+                let list = values;
                 for item in &list {
                     self.comparable(&inner, item)?;
                 }
@@ -703,6 +985,107 @@ impl Scope<'_> {
             }
             ExprKind::Function { name, args } => self.function(name, args, span),
         }
+    }
+
+    /// `$name` bound: its value as literals (spanning `$name`), NULL for a parameter declared
+    /// to be bound later, or `oql_unknown`.
+    fn param(&self, name: &str, span: Span) -> Result<Bound, OqlError> {
+        let Some(value) = self.params.values.get(name) else {
+            if self.params.declared.contains(name) {
+                return Ok(Bound::One(RExpr {
+                    kind: RKind::Literal(Literal::Null),
+                    ty: ValueType::Null,
+                    span,
+                }));
+            }
+            let mut known: Vec<&str> = self
+                .params
+                .values
+                .keys()
+                .chain(&self.params.declared)
+                .map(String::as_str)
+                .collect();
+            known.sort_unstable();
+            known.dedup();
+            let message = if known.is_empty() {
+                format!("there is no parameter `${name}`: the request binds none")
+            } else {
+                format!(
+                    "there is no parameter `${name}`; the request binds {}",
+                    known
+                        .iter()
+                        .map(|k| format!("${k}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            let mut error = unknown(span, message);
+            error = match did_you_mean(name, known.iter().copied()).first() {
+                Some(best) => error.with_hint(format!("did you mean `${best}`?")),
+                None => error.with_hint(format!(
+                    "give its value in the request: \"params\": {{\"{name}\": …}}"
+                )),
+            };
+            return Err(error);
+        };
+        let literal = |value: &ParamValue| -> Result<RExpr, OqlError> {
+            let (kind, ty) = match value {
+                ParamValue::Null => (RKind::Literal(Literal::Null), ValueType::Null),
+                ParamValue::Boolean(b) => {
+                    (RKind::Literal(Literal::Boolean(*b)), ValueType::Boolean)
+                }
+                ParamValue::Float(f) => (RKind::Literal(Literal::Float(*f)), ValueType::Float),
+                ParamValue::String(text) => (
+                    RKind::Literal(Literal::String(text.clone())),
+                    ValueType::String,
+                ),
+                ParamValue::Integer(n) => {
+                    let magnitude = u64::try_from(n.unsigned_abs()).map_err(|_| {
+                        type_error(span, format!("`${name}` is too large for an integer"))
+                    })?;
+                    let literal = RExpr {
+                        kind: RKind::Literal(Literal::Integer(magnitude)),
+                        ty: ValueType::Integer,
+                        span,
+                    };
+                    if *n >= 0 {
+                        return Ok(literal);
+                    }
+                    if 0i64.checked_sub_unsigned(magnitude).is_none() {
+                        return Err(type_error(
+                            span,
+                            format!("`${name}` is below the smallest integer"),
+                        ));
+                    }
+                    (
+                        RKind::Unary(UnaryOp::Negate, Box::new(literal)),
+                        ValueType::Integer,
+                    )
+                }
+                ParamValue::List(_) => {
+                    return Err(type_error(
+                        span,
+                        format!("`${name}` holds a list in a list; a list holds single values"),
+                    ));
+                }
+            };
+            Ok(RExpr { kind, ty, span })
+        };
+        Ok(match value {
+            ParamValue::List(values) => {
+                if values.len() > MAX_IN_LIST {
+                    return Err(type_error(
+                        span,
+                        format!(
+                            "`${name}` has {} values; an IN list holds at most {MAX_IN_LIST}",
+                            values.len()
+                        ),
+                    ));
+                }
+                Bound::List(values.iter().map(literal).collect::<Result<_, _>>()?)
+            }
+            scalar => Bound::One(literal(scalar)?),
+        })
     }
 
     fn expect_boolean(&self, e: &RExpr, what: &str) -> Result<ValueType, OqlError> {
@@ -891,7 +1274,15 @@ impl Scope<'_> {
                 let p = match &args[1].kind {
                     ExprKind::Literal(Literal::Integer(n)) => *n as f64,
                     ExprKind::Literal(Literal::Float(f)) => *f,
-                    _ => return Err(type_error(args[1].span, "the percentile is a number from 0 to 100, e.g. percentile(duration_ms, 95)".into())),
+                    _ => {
+                        let mut error = type_error(args[1].span, "the percentile is a number from 0 to 100, e.g. percentile(duration_ms, 95)".into());
+                        if matches!(args[1].kind, ExprKind::Param(_)) {
+                            error = error.with_hint(
+                                "write the percentile in the query; a parameter cannot set it",
+                            );
+                        }
+                        return Err(error);
+                    }
                 };
                 if !(0.0..=100.0).contains(&p) {
                     return Err(type_error(
@@ -902,11 +1293,25 @@ impl Scope<'_> {
                 percentile_of(p, args)
             }
             "bucket" => {
-                arity(1)?;
+                if args.is_empty() {
+                    // The step follows the time range: at most MAX_AUTO_BUCKETS buckets.
+                    let (from, to) = self.range;
+                    return Ok(RExpr {
+                        kind: RKind::Bucket(auto_bucket_step(from, to)),
+                        ty: ValueType::Timestamp,
+                        span,
+                    });
+                }
+                if args.len() > 1 {
+                    return Err(type_error(
+                        span,
+                        format!("bucket() takes at most 1 argument, got {}", args.len()),
+                    ));
+                }
                 let ExprKind::Literal(Literal::Duration(d)) = &args[0].kind else {
                     return Err(type_error(
                         args[0].span,
-                        "bucket() takes a duration, e.g. bucket(5m)".into(),
+                        "bucket() takes a duration written in the query, e.g. bucket(5m), or none: bucket() picks one from the time range".into(),
                     ));
                 };
                 let seconds = d.seconds().filter(|s| *s > 0).ok_or_else(|| {
@@ -1084,6 +1489,12 @@ impl Scope<'_> {
     }
 }
 
+/// A parameter's value as resolved literals.
+enum Bound {
+    One(RExpr),
+    List(Vec<RExpr>),
+}
+
 /// The table kinds `SHOW TABLES` describes.
 pub fn table_kind_name(kind: &TableKind) -> &'static str {
     match kind {
@@ -1091,5 +1502,38 @@ pub fn table_kind_name(kind: &TableKind) -> &'static str {
         TableKind::Spans => "spans",
         TableKind::Metrics => "metrics",
         TableKind::MetricNamespace { .. } => "metric namespace",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeDelta, TimeZone};
+
+    #[test]
+    fn bucket_picks_the_smallest_step_with_at_most_300_buckets() {
+        let to = Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap();
+        let step = |range: TimeDelta| format_step(auto_bucket_step(to - range, to));
+        assert_eq!(step(TimeDelta::minutes(5)), "1s");
+        assert_eq!(step(TimeDelta::seconds(301)), "5s");
+        assert_eq!(step(TimeDelta::hours(1)), "15s");
+        assert_eq!(step(TimeDelta::hours(6)), "5m");
+        assert_eq!(step(TimeDelta::hours(24)), "5m");
+        assert_eq!(step(TimeDelta::minutes(1501)), "10m");
+        assert_eq!(step(TimeDelta::days(7)), "1h");
+        assert_eq!(step(TimeDelta::days(30)), "3h");
+        assert_eq!(step(TimeDelta::days(300)), "1d");
+        assert_eq!(step(TimeDelta::days(3000)), "1d");
+        assert_eq!(step(TimeDelta::milliseconds(1)), "1s");
+    }
+
+    #[test]
+    fn steps_read_in_their_largest_whole_unit() {
+        assert_eq!(format_step(90), "90s");
+        assert_eq!(format_step(120), "2m");
+        assert_eq!(format_step(10_800), "3h");
+        assert_eq!(format_step(86_400), "1d");
+        assert_eq!(format_step(1_209_600), "2w");
+        assert_eq!(format_step(0), "0s");
     }
 }

@@ -10,7 +10,7 @@ use datafusion::prelude::SessionContext;
 use hexcovery_oql::plan::scanned_table;
 use hexcovery_oql::resolve::Resolved;
 use hexcovery_oql::tables::org_tables;
-use hexcovery_oql::{parse, plan, resolve};
+use hexcovery_oql::{Context, ParamValue, Params, parse, plan, resolve};
 use hexcovery_store::schema::{LOGS, METRICS, SPANS};
 use hexcovery_store::{ExportRequest, Signal};
 use serde_json::{Value, json};
@@ -83,10 +83,15 @@ fn batch(signal: Signal, body: Value) -> RecordBatch {
 
 /// The query's answer, one line per row, cells separated by ` | `.
 async fn run(text: &str) -> Vec<String> {
+    run_in(text, &Context::at(now())).await
+}
+
+/// [`run`] with a request range and parameters.
+async fn run_in(text: &str, context: &Context<'_>) -> Vec<String> {
     let metric_names = ["host.cpu_usage_pct", "host.mem_used_pct"];
     let catalog = org_tables(&LOGS, &SPANS, &METRICS, metric_names);
     let statement = parse(text).unwrap();
-    let Resolved::Select(query) = resolve(text, &statement, &catalog, now()).unwrap() else {
+    let Resolved::Select(query) = resolve(text, &statement, &catalog, context).unwrap() else {
         panic!("not a SELECT");
     };
     let (schema, rows) = match scanned_table(&query.table.kind) {
@@ -194,5 +199,142 @@ async fn grouping_map_values_and_time_ranges() {
         run("SELECT -9223372036854775808, - -5, count(*) FROM logs WHERE -9223372036854775808 < 0")
             .await,
         [format!("-9223372036854775808 | 5 | {}", all[0])]
+    );
+}
+
+#[tokio::test]
+async fn distinct_rows() {
+    assert_eq!(
+        run("SELECT DISTINCT service FROM logs ORDER BY service LAST 24h").await,
+        ["api", "worker"]
+    );
+    assert_eq!(
+        run("SELECT DISTINCT level, service FROM logs ORDER BY 1, service DESC LAST 24h").await,
+        [
+            "error | worker",
+            "error | api",
+            "info | api",
+            "warn | worker"
+        ]
+    );
+    // Over a grouped answer: the counts per level are 4, 1 and 1.
+    assert_eq!(
+        run("SELECT DISTINCT count(*) AS n FROM logs GROUP BY level ORDER BY n DESC LAST 24h")
+            .await,
+        ["4", "1"]
+    );
+    assert_eq!(
+        run("SELECT DISTINCT host FROM host WHERE cpu_usage_pct > 0 ORDER BY host LIMIT 1").await,
+        ["web-1"]
+    );
+}
+
+#[tokio::test]
+async fn star_is_every_column_in_describe_order() {
+    let metric_names = ["host.cpu_usage_pct", "host.mem_used_pct"];
+    let catalog = org_tables(&LOGS, &SPANS, &METRICS, metric_names);
+    let logs_columns = catalog[0].columns.len();
+    let row = run("SELECT * FROM logs WHERE body = 'ok'").await;
+    assert_eq!(row.len(), 1);
+    assert_eq!(row[0].split(" | ").count(), logs_columns, "{row:?}");
+    assert!(row[0].contains("| api | web-1 |"), "{row:?}");
+    // A namespace's row: timestamp, service, host, its metrics, attributes, resource.
+    let rows = run("SELECT * FROM host WHERE mem_used_pct > 90").await;
+    let cells: Vec<&str> = rows[0].split(" | ").collect();
+    assert_eq!(
+        cells[..5],
+        ["2026-11-22T11:57:00Z", "agent", "web-2", "NULL", "95.0"]
+    );
+    assert_eq!(cells.len(), 7);
+    // `*` next to other items.
+    assert_eq!(
+        run("SELECT body, * FROM logs WHERE body = 'ok'").await[0],
+        format!("ok | {}", row[0])
+    );
+}
+
+#[tokio::test]
+async fn parameters_are_values() {
+    let params = Params::new(
+        [
+            (
+                "services",
+                ParamValue::List(vec![
+                    ParamValue::String("api".into()),
+                    ParamValue::String("nope".into()),
+                ]),
+            ),
+            ("level", ParamValue::String("error".into())),
+            ("body", ParamValue::String("'; DROP TABLE logs; --".into())),
+            ("neg", ParamValue::Integer(-3)),
+            ("none", ParamValue::List(Vec::new())),
+            ("status", ParamValue::Integer(500)),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect(),
+    );
+    let context = Context::at(now()).with_params(&params);
+    let count = |text: &'static str| async move { run_in(text, &context).await };
+    assert_eq!(
+        count("SELECT count(*) FROM logs WHERE service IN ($services) AND level = $level LAST 24h")
+            .await,
+        ["3"]
+    );
+    // A string that would be SQL if spliced is only a value that no body equals.
+    assert_eq!(
+        count("SELECT count(*), $body FROM logs WHERE body = $body OR body != $body").await,
+        ["5 | '; DROP TABLE logs; --"]
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM logs WHERE severity_number > $neg").await,
+        ["5"]
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM logs WHERE service IN ($none)").await,
+        ["0"]
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM logs WHERE service NOT IN ($none)").await,
+        ["5"]
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM logs WHERE attributes['http.status_code'] >= $status").await,
+        ["2"]
+    );
+}
+
+#[tokio::test]
+async fn request_ranges_and_the_automatic_bucket() {
+    let six_hours = Context::at(now()).with_range(now() - chrono::TimeDelta::hours(6), now());
+    // Over six hours bucket() is 5m (1m would make 360 buckets).
+    assert_eq!(
+        run_in(
+            "SELECT bucket() AS t, count(*) FROM logs GROUP BY t ORDER BY t",
+            &six_hours
+        )
+        .await,
+        [
+            "2026-11-22T10:00:00Z | 1",
+            "2026-11-22T11:50:00Z | 1",
+            "2026-11-22T11:55:00Z | 4"
+        ]
+    );
+    // A range in the text wins over the request's.
+    let recent = Context::at(now()).with_range(now() - chrono::TimeDelta::seconds(150), now());
+    assert_eq!(run_in("SELECT count(*) FROM logs", &recent).await, ["2"]);
+    assert_eq!(
+        run_in("SELECT count(*) FROM logs LAST 24h", &recent).await,
+        ["6"]
+    );
+    // Over the default hour bucket() is 15s: the three api records fall in three buckets.
+    assert_eq!(
+        run("SELECT bucket() AS t, count(*) FROM logs WHERE service = 'api' GROUP BY t ORDER BY t")
+            .await,
+        [
+            "2026-11-22T11:57:00Z | 1",
+            "2026-11-22T11:58:00Z | 1",
+            "2026-11-22T11:59:00Z | 1"
+        ]
     );
 }

@@ -6,10 +6,10 @@
 use chrono::{TimeZone, Utc};
 mod common;
 
-use common::{catalog, plan_over_empty_tables};
+use common::{catalog, example_params, plan_over_empty_tables};
 use datafusion::prelude::SessionContext;
 use hexcovery_oql::resolve::Resolved;
-use hexcovery_oql::{PlanError, parse, resolve};
+use hexcovery_oql::{Context, PlanError, parse, resolve};
 
 /// xorshift64*: small, fast, good enough to vary inputs.
 struct Rng(u64);
@@ -53,6 +53,7 @@ const PIECES: &[&str] = &[
     "SHOW",
     "TABLES",
     "DESCRIBE",
+    "DISTINCT",
     "logs",
     "spans",
     "host",
@@ -69,6 +70,7 @@ const PIECES: &[&str] = &[
     "count",
     "p99",
     "bucket",
+    "bucket()",
     "percentile",
     "coalesce",
     "now",
@@ -93,6 +95,14 @@ const PIECES: &[&str] = &[
     "'x'",
     "'2026-11-22T10:00:00Z'",
     "\"q\"",
+    "$service",
+    "$services",
+    "$n",
+    "$neg",
+    "$empty",
+    "$later",
+    "$unbound",
+    "$",
     "1",
     "0",
     "1.5",
@@ -112,7 +122,13 @@ fn check(text: &str) -> bool {
     let Ok(statement) = parse(text) else {
         return false;
     };
-    let Ok(Resolved::Select(query)) = resolve(text, &statement, &catalog(), now) else {
+    let params = example_params();
+    // Half the texts run with a request range (a dashboard's), half without.
+    let mut context = Context::at(now).with_params(&params);
+    if text.len().is_multiple_of(2) {
+        context = context.with_range(now - chrono::TimeDelta::hours(6), now);
+    }
+    let Ok(Resolved::Select(query)) = resolve(text, &statement, &catalog(), &context) else {
         return false;
     };
     match plan_over_empty_tables(&query) {
@@ -180,6 +196,8 @@ const ROW_ITEMS: &[&str] = &[
     "attributes['k']",
     "resource['r']",
     "bucket(1m)",
+    "bucket()",
+    "$service",
     "severity_number % 2",
     "contains(body, 'a')",
     "severity_number + 1.5",
@@ -215,6 +233,11 @@ const FILTERS: &[&str] = &[
     "NOT starts_with(body, 'x')",
     "severity_number BETWEEN_SKIP",
     "ends_with(lower(body), 'z') OR level != 'info'",
+    "service IN ($services)",
+    "service NOT IN ($empty, $service, 'x')",
+    "severity_number > $neg",
+    "body != $injection AND level = $later",
+    "attributes['k'] >= $n",
 ];
 
 /// Picks 1..=max distinct entries of `pool`.
@@ -239,8 +262,16 @@ fn generated_valid_queries_resolve_and_plan() {
         let mut items = keys.clone();
         if grouped {
             items.extend(some(&mut rng, AGGREGATES, 3));
+        } else if rng.below(4) == 0 {
+            items.insert(0, "*");
         }
-        let mut text = format!("SELECT {} FROM logs", items.join(", "));
+        // DISTINCT compares whole rows: not with `*` (logs have map columns).
+        let distinct = items[0] != "*" && rng.below(4) == 0;
+        let mut text = format!(
+            "SELECT {}{} FROM logs",
+            if distinct { "DISTINCT " } else { "" },
+            items.join(", ")
+        );
         let filters: Vec<&str> = some(&mut rng, FILTERS, 3)
             .into_iter()
             .filter(|f| !f.contains("SKIP"))
@@ -254,7 +285,7 @@ fn generated_valid_queries_resolve_and_plan() {
                 text += " HAVING count(*) > 1";
             }
         }
-        if rng.below(2) == 0 {
+        if rng.below(2) == 0 && items[0] != "*" {
             text += &format!(" ORDER BY {} DESC", 1 + rng.below(items.len()));
         }
         if rng.below(2) == 0 {

@@ -1,10 +1,11 @@
 //! Snapshot tests over `tests/resolve/*.oql`: each query resolved against a fixed catalog at a
-//! fixed time — the resolved query, or the error as a user sees it.
+//! fixed time, with fixed parameters (`common::example_params`) and the request range its
+//! leading comment gives — the resolved query, or the error as a user sees it.
 
 mod common;
 
 use chrono::{TimeZone, Utc};
-use common::render;
+use common::{example_context, example_params, render};
 use hexcovery_oql::catalog::{Catalog, ColumnDef, MetricColumn, TableDef, TableKind, ValueType};
 use hexcovery_oql::{parse, resolve};
 
@@ -87,11 +88,13 @@ impl Catalog for TestCatalog {
 #[test]
 fn resolved_queries() {
     let now = Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap();
+    let params = example_params();
     insta::glob!("resolve/*.oql", |path| {
         let text = std::fs::read_to_string(path).unwrap();
         let text = text.trim_end();
         let statement = parse(text).expect("resolve examples parse");
-        match resolve(text, &statement, &TestCatalog, now) {
+        let context = example_context(text, now, &params);
+        match resolve(text, &statement, &TestCatalog, &context) {
             Ok(resolved) => insta::assert_debug_snapshot!(resolved),
             Err(error) => insta::assert_snapshot!(render(text, &error)),
         }

@@ -18,6 +18,10 @@ pub enum ErrorClass {
     NotFound,
     MethodNotAllowed,
     Conflict,
+    /// A conditional write's precondition no longer holds (a stale version: 412).
+    PreconditionFailed,
+    /// A write that must be conditional came without its precondition (428).
+    PreconditionRequired,
     TooLarge,
     UnsupportedMediaType,
     Unprocessable,
@@ -35,6 +39,8 @@ impl ErrorClass {
             ErrorClass::NotFound => StatusCode::NOT_FOUND,
             ErrorClass::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ErrorClass::Conflict => StatusCode::CONFLICT,
+            ErrorClass::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            ErrorClass::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             ErrorClass::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorClass::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorClass::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
@@ -55,7 +61,9 @@ impl ErrorClass {
             ErrorClass::MethodNotAllowed => Code::Unimplemented,
             ErrorClass::Conflict => Code::AlreadyExists,
             ErrorClass::TooLarge | ErrorClass::Throttled => Code::ResourceExhausted,
-            ErrorClass::Unprocessable => Code::FailedPrecondition,
+            ErrorClass::Unprocessable
+            | ErrorClass::PreconditionFailed
+            | ErrorClass::PreconditionRequired => Code::FailedPrecondition,
             ErrorClass::Unavailable => Code::Unavailable,
             ErrorClass::Internal => Code::Internal,
         }

@@ -10,7 +10,8 @@ mod ingest;
 pub mod mail;
 pub mod notify;
 pub mod policy;
-pub mod query;
+/// The query engine lives in `hexcovery-query`; re-exported so callers keep one path.
+pub use hexcovery_query as query;
 mod retry;
 mod routes;
 mod server_key;
@@ -111,13 +112,20 @@ pub async fn serve(
     let telemetry = TelemetryStore::open(store_config).await?;
     tracing::info!("telemetry store ready");
 
+    let queries = query::QueryEngine::new(config.query_limits.clone())?;
+    let alert_queries: Arc<dyn hexcovery_alerting::RunQuery> =
+        Arc::new(hexcovery_alerting::EngineQueries {
+            engine: queries.clone(),
+            store: telemetry.clone(),
+        });
     let state = AppState {
         meta: meta.clone(),
         jwt: Arc::new(JwtKeys::from_secret(&server_key.derive("jwt-signing"))),
         config: Arc::new(config.clone()),
         telemetry: telemetry.clone(),
         usage: usage::UsageMeter::default(),
-        queries: query::QueryEngine::new(config.query_limits.clone())?,
+        queries: queries.clone(),
+        alert_queries: alert_queries.clone(),
         secrets: Arc::new(hexcovery_auth::SecretBox::new(
             server_key.derive("notification-secrets"),
         )),
@@ -176,6 +184,7 @@ pub async fn serve(
     let dispatcher = tokio::spawn(notify::run(state.clone(), background_stop.clone()));
     let mail = mailer
         .map(|mailer| tokio::spawn(mail::run(state.clone(), mailer, background_stop.clone())));
+    let evaluator = tokio::spawn(evaluate_alerts(state.clone(), background_stop.clone()));
     let upkeep = tokio::spawn(upkeep(state.clone(), background_stop));
 
     shutdown.await;
@@ -236,6 +245,7 @@ pub async fn serve(
     let _ = stop_background.send(true);
     maintenance.await?;
     upkeep.await?;
+    evaluator.await?;
     dispatcher.await?;
     if let Some(mail) = mail {
         mail.await?;
@@ -270,6 +280,32 @@ async fn upkeep(state: AppState, stop: watch::Receiver<bool>) {
             _ = heartbeat_tick.tick() => evaluate_heartbeats(&state).await,
         }
     }
+}
+
+/// Evaluates due alert rules every second until `stop`. A stop interrupts an evaluation in
+/// flight: its claim expires and the tick is evaluated again, whole, after the restart.
+async fn evaluate_alerts(state: AppState, stop: watch::Receiver<bool>) {
+    let evaluator = hexcovery_alerting::Evaluator::new(
+        state.meta.clone(),
+        state.alert_queries.clone(),
+        hexcovery_alerting::EvaluatorConfig {
+            external_url: state.config.public_url.clone(),
+            mail_enabled: state.mailer.is_some(),
+            // Three tries at the query's time limit, and room to record.
+            lease: state.config.query_limits.timeout * 3 + Duration::from_secs(30),
+            ..hexcovery_alerting::EvaluatorConfig::default()
+        },
+    );
+    every(Duration::from_secs(1), stop, || async {
+        match evaluator.run_due(state.clock.now()).await {
+            Ok(summary) if summary.evaluated + summary.lost + summary.failed > 0 => {
+                tracing::debug!(?summary, "alert rules evaluated");
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %format!("{e:#}"), "claiming alert rules failed; will retry"),
+        }
+    })
+    .await;
 }
 
 /// Records the heartbeat transitions time caused (late, down, a run past its maximum).

@@ -9,6 +9,7 @@ use anyhow::Context as _;
 use chrono::TimeDelta;
 use hexcovery_meta::{DeliveryResult, OutboxMessage};
 use lettre::message::Mailbox;
+use lettre::message::MultiPart;
 use lettre::message::header::ContentType;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::time::Duration;
@@ -164,16 +165,35 @@ impl Mailer {
             .recipient
             .parse()
             .map_err(|_| SendError::permanent("the recipient is not a mail address"))?;
-        let email = Message::builder()
+        let mut builder = Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(&message.subject)
-            // The outbox id as Message-ID: if a retry repeats a message whose first
-            // acceptance was lost, the recipient's mail system can tell it is the same one.
-            .message_id(Some(format!("<{}@hexcovery>", message.id)))
-            .header(ContentType::TEXT_PLAIN)
-            .body(message.body.clone())
-            .map_err(|_| SendError::permanent("the message cannot be built"))?;
+            // The outbox id as Message-ID (or the alert thread's id): if a retry repeats a
+            // message whose first acceptance was lost, the recipient's mail system can tell
+            // it is the same one.
+            .message_id(Some(
+                message
+                    .message_id
+                    .clone()
+                    .unwrap_or_else(|| format!("<{}@hexcovery>", message.id)),
+            ));
+        if let Some(parent) = &message.in_reply_to {
+            // A resolved alert answers its firing mail, so mail clients show one thread.
+            builder = builder
+                .in_reply_to(parent.clone())
+                .references(parent.clone());
+        }
+        let built = match &message.html_body {
+            Some(html) => builder.multipart(MultiPart::alternative_plain_html(
+                message.body.clone(),
+                html.clone(),
+            )),
+            None => builder
+                .header(ContentType::TEXT_PLAIN)
+                .body(message.body.clone()),
+        };
+        let email = built.map_err(|_| SendError::permanent("the message cannot be built"))?;
         let sent = tokio::time::timeout(SEND_TIMEOUT, self.transport.send(email)).await;
         let error = match sent {
             Ok(Ok(_)) => return Ok(()),

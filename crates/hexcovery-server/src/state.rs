@@ -18,6 +18,9 @@ pub struct AppState {
     pub telemetry: TelemetryStore,
     pub usage: UsageMeter,
     pub queries: QueryEngine,
+    /// Runs alert queries over a rule's window on the engine's background slots (the
+    /// evaluator and previews).
+    pub alert_queries: Arc<dyn hexcovery_alerting::RunQuery>,
     pub clock: Clock,
     /// Seals secrets the server must read back (webhook signing secrets).
     pub secrets: Arc<hexcovery_auth::SecretBox>,

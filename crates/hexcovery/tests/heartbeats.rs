@@ -5,40 +5,11 @@
 
 mod common;
 
-use chrono::{DateTime, TimeDelta, Utc};
+
 use common::*;
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
-
-struct Clock {
-    path: PathBuf,
-    start: DateTime<Utc>,
-}
-
-impl Clock {
-    fn new(dir: &Path, start: &str) -> Self {
-        let clock = Clock {
-            path: dir.join("now"),
-            start: DateTime::parse_from_rfc3339(start)
-                .unwrap()
-                .with_timezone(&Utc),
-        };
-        clock.set_minutes(0);
-        clock
-    }
-
-    /// Moves the server's heartbeat clock to `start + minutes`.
-    fn set_minutes(&self, minutes: i64) {
-        let at = self.start + TimeDelta::minutes(minutes);
-        std::fs::write(&self.path, at.to_rfc3339()).unwrap();
-    }
-
-    fn minutes(&self, at: &Value) -> i64 {
-        let at = DateTime::parse_from_rfc3339(at.as_str().unwrap()).unwrap();
-        (at.with_timezone(&Utc) - self.start).num_minutes()
-    }
-}
 
 fn start_server(data: &Path, clock: &Clock) -> TestServer {
     TestServer::start_in(data, &["--test-clock-file", clock.path.to_str().unwrap()])
@@ -355,54 +326,9 @@ async fn who_may_ping_and_who_may_manage() {
         .expect_error(404, "not_found");
 }
 
-/// A local webhook receiver: records every request; answers 500 to the first, 200 after.
-struct Receiver {
-    url: String,
-    seen: std::sync::Arc<std::sync::Mutex<Vec<(axum::http::HeaderMap, String)>>>,
-}
-
+/// A local webhook receiver that answers 500 to the first request and 200 after.
 async fn receiver() -> Receiver {
-    use axum::http::{HeaderMap, StatusCode};
-    let seen: std::sync::Arc<std::sync::Mutex<Vec<(HeaderMap, String)>>> = Default::default();
-    let log = seen.clone();
-    let app = axum::Router::new().route(
-        "/hook",
-        axum::routing::post(move |headers: HeaderMap, body: String| {
-            let log = log.clone();
-            async move {
-                let mut log = log.lock().unwrap();
-                log.push((headers, body));
-                if log.len() == 1 {
-                    StatusCode::INTERNAL_SERVER_ERROR
-                } else {
-                    StatusCode::OK
-                }
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    Receiver { url, seen }
-}
-
-impl Receiver {
-    async fn wait_for(&self, count: usize) -> Vec<(axum::http::HeaderMap, String)> {
-        let wait = async {
-            loop {
-                {
-                    let seen = self.seen.lock().unwrap();
-                    if seen.len() >= count {
-                        return seen.clone();
-                    }
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        };
-        tokio::time::timeout(Duration::from_secs(30), wait)
-            .await
-            .expect("the webhook arrives")
-    }
+    Receiver::start(vec![(axum::http::StatusCode::INTERNAL_SERVER_ERROR, None)]).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

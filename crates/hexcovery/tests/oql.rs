@@ -379,3 +379,224 @@ async fn a_query_over_the_last_hour_opens_only_that_hours_files() {
     assert_eq!(answer["stats"]["files_scanned"], 1, "{answer}");
     assert_eq!(answer["stats"]["rows_scanned"], 4, "{answer}");
 }
+
+/// The step `bucket()` picks over a range of `secs` seconds, by SPEC §5's rule: the smallest
+/// of these giving at most 300 buckets.
+fn auto_bucket(secs: u64) -> &'static str {
+    const STEPS: [(u64, &str); 15] = [
+        (1, "1s"),
+        (5, "5s"),
+        (10, "10s"),
+        (15, "15s"),
+        (30, "30s"),
+        (60, "1m"),
+        (300, "5m"),
+        (600, "10m"),
+        (900, "15m"),
+        (1_800, "30m"),
+        (3_600, "1h"),
+        (10_800, "3h"),
+        (21_600, "6h"),
+        (43_200, "12h"),
+        (86_400, "1d"),
+    ];
+    STEPS
+        .iter()
+        .find(|(step, _)| secs.div_ceil(*step) <= 300)
+        .map_or("1d", |(_, name)| name)
+}
+
+#[tokio::test]
+async fn request_ranges_parameters_distinct_star_and_automatic_buckets() {
+    let server = TestServer::start();
+    let api = server.api();
+    let admin = api.signup("acme").await;
+    let (_, key) = api.create_key(&admin, "agent").await;
+    send_logs(
+        &server,
+        &key,
+        "api",
+        &[
+            (1, "ERROR", "db timeout"),
+            (2, "ERROR", "bad gateway"),
+            (3, "INFO", "ok"),
+            (90, "ERROR", "ninety minutes ago"),
+            (300, "ERROR", "five hours ago"),
+        ],
+    )
+    .await;
+    send_logs(&server, &key, "web", &[(1, "ERROR", "x"), (2, "WARN", "y")]).await;
+    let cred = Cred::Key(key);
+    let post = |body: Value| {
+        let (api, cred) = (&api, &cred);
+        async move { api.post("/api/v1/dsl", cred, body).await }
+    };
+    let count = "SELECT count(*) FROM logs";
+
+    // The range comes with the request when the text has none: relative, RFC 3339 or epoch ms.
+    assert_eq!(rows(&api, &cred, count).await, json!([[5]]));
+    let six_hours = post(json!({"query": count, "from": "now-6h", "to": "now"}))
+        .await
+        .expect(200);
+    assert_eq!(six_hours["rows"], json!([[7]]));
+    assert_eq!(six_hours["stats"]["bucket"], Value::Null);
+    assert_eq!(
+        post(json!({"query": count, "from": "now-2h"}))
+            .await
+            .expect(200)["rows"],
+        json!([[6]])
+    );
+    let now = chrono::Utc::now();
+    let from = (now - chrono::TimeDelta::hours(6)).timestamp_millis();
+    let to = (now + chrono::TimeDelta::minutes(1)).timestamp_millis();
+    assert_eq!(
+        post(json!({"query": count, "from": from, "to": to.to_string()}))
+            .await
+            .expect(200)["rows"],
+        json!([[7]])
+    );
+    assert_eq!(
+        post(json!({"query": count, "from": (now - chrono::TimeDelta::minutes(100)).to_rfc3339()}))
+            .await
+            .expect(200)["rows"],
+        json!([[6]])
+    );
+    // A range written in the query wins.
+    assert_eq!(
+        post(json!({"query": "SELECT count(*) FROM logs LAST 2h", "from": "now-6h", "to": "now"}))
+            .await
+            .expect(200)["rows"],
+        json!([[6]])
+    );
+
+    // Parameters are bound as values: a list for IN, unused ones ignored.
+    let by_service = "SELECT service, count(*) AS n FROM logs \
+                      WHERE service IN ($services) AND level = $level GROUP BY service ORDER BY service";
+    let answer = post(json!({"query": by_service, "from": "now-6h", "params": {
+        "services": ["api", "web", "nope"], "level": "error", "unused": 1}}))
+    .await
+    .expect(200);
+    assert_eq!(answer["rows"], json!([["api", 4], ["web", 1]]));
+    // A string that would be SQL if spliced is just a value: nothing matches, nothing changes.
+    for hostile in ["'; DROP TABLE logs; --", "api' OR '1'='1", "x\") OR 1=1 --"] {
+        let answer = post(
+            json!({"query": "SELECT count(*) FROM logs WHERE service = $s OR body = $s",
+            "from": "now-6h", "params": {"s": hostile}}),
+        )
+        .await
+        .expect(200);
+        assert_eq!(answer["rows"], json!([[0]]), "{hostile}");
+    }
+    assert_eq!(
+        post(json!({"query": count, "from": "now-6h"}))
+            .await
+            .expect(200)["rows"],
+        json!([[7]])
+    );
+    // An unbound parameter is oql_unknown at its position.
+    let answer = post(
+        json!({"query": "SELECT count(*) FROM logs\nWHERE service = $service",
+        "params": {"servce": "api"}}),
+    )
+    .await;
+    answer.expect_error(400, "oql_unknown");
+    assert_eq!(
+        (
+            &answer.body["error"]["line"],
+            &answer.body["error"]["column"]
+        ),
+        (&json!(2), &json!(17))
+    );
+    assert_eq!(answer.body["error"]["hint"], "did you mean `$servce`?");
+    // A list where one value belongs.
+    let answer = post(
+        json!({"query": "SELECT count(*) FROM logs WHERE service = $s",
+        "params": {"s": ["a", "b"]}}),
+    )
+    .await;
+    answer.expect_error(400, "oql_type");
+    assert_eq!(answer.body["error"]["column"], 43);
+    // Bad bounds and parameters name their field.
+    for (body, field) in [
+        (json!({"query": count, "from": "yesterday"}), "from"),
+        (json!({"query": count, "to": "now-"}), "to"),
+        (
+            json!({"query": count, "from": "now", "to": "now-1h"}),
+            "from",
+        ),
+        (
+            json!({"query": count, "params": {"x": {"nested": 1}}}),
+            "params.x",
+        ),
+    ] {
+        let answer = post(body.clone()).await;
+        answer.expect_error(400, "invalid_field");
+        assert_eq!(answer.body["error"]["field"], field, "{body}");
+    }
+
+    // bucket() picks its step from the range, and the answer says which.
+    let series = "SELECT bucket() AS t, count(*) FROM logs GROUP BY t ORDER BY t";
+    for (from, secs) in [
+        ("now-6h", 6 * 3_600),
+        ("now-1h", 3_600),
+        ("now-7d", 7 * 86_400),
+    ] {
+        let answer = post(json!({"query": series, "from": from, "to": "now"}))
+            .await
+            .expect(200);
+        assert_eq!(answer["stats"]["bucket"], auto_bucket(secs), "{from}");
+    }
+    assert_eq!(auto_bucket(6 * 3_600), "5m");
+    let answer = post(json!({"query": series, "from": "now-6h", "to": "now"}))
+        .await
+        .expect(200);
+    let mut total = 0;
+    for row in answer["rows"].as_array().unwrap() {
+        let t = chrono::DateTime::parse_from_rfc3339(row[0].as_str().unwrap()).unwrap();
+        assert_eq!(t.timestamp() % 300, 0, "{row}");
+        total += row[1].as_u64().unwrap();
+    }
+    assert_eq!(total, 7);
+    // Without a range: the last hour's step; written steps are reported too.
+    let answer = dsl(&api, &cred, series).await.expect(200);
+    assert_eq!(answer["stats"]["bucket"], auto_bucket(3_600));
+    let answer = dsl(
+        &api,
+        &cred,
+        "SELECT bucket(10m), count(*) FROM logs GROUP BY 1",
+    )
+    .await
+    .expect(200);
+    assert_eq!(answer["stats"]["bucket"], "10m");
+
+    // DISTINCT and *.
+    assert_eq!(
+        post(
+            json!({"query": "SELECT DISTINCT service FROM logs ORDER BY service", "from": "now-6h"})
+        )
+        .await
+        .expect(200)["rows"],
+        json!([["api"], ["web"]])
+    );
+    let described: Vec<Value> = rows(&api, &cred, "DESCRIBE logs")
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row[0].clone())
+        .collect();
+    let answer = dsl(&api, &cred, "SELECT * FROM logs WHERE body = 'ok'")
+        .await
+        .expect(200);
+    let names: Vec<Value> = answer["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].clone())
+        .collect();
+    assert_eq!(names, described);
+    assert_eq!(answer["rows"].as_array().unwrap().len(), 1);
+    dsl(&api, &cred, "SELECT * FROM logs GROUP BY service")
+        .await
+        .expect_error(400, "oql_type");
+}

@@ -78,7 +78,27 @@ async fn another_orgs_ids_answer_404_on_every_by_id_route() {
         .unwrap()
         .to_string();
 
+    let alert_b = api
+        .post("/api/v1/alerts", &admin_b.jwt(), alert_rule_body())
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let silence_b = api
+        .post("/api/v1/silences", &admin_b.jwt(), silence_body())
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
     let ids: HashMap<&str, &str> = HashMap::from([
+        ("/api/v1/alerts/{id}", alert_b.as_str()),
+        ("/api/v1/alerts/{id}/instances", alert_b.as_str()),
+        ("/api/v1/alerts/{id}/history", alert_b.as_str()),
+        ("/api/v1/alerts/{id}/test", alert_b.as_str()),
+        ("/api/v1/silences/{id}", silence_b.as_str()),
         ("/api/v1/teams/{id}", team_b.as_str()),
         ("/api/v1/heartbeats/{name}", "b-backup"),
         ("/api/v1/notification-channels/{id}", channel_b.as_str()),
@@ -111,6 +131,12 @@ async fn another_orgs_ids_answer_404_on_every_by_id_route() {
                 json!({ "paused": true })
             } else if path.starts_with("/api/v1/teams") {
                 json!({ "name": "taken over" })
+            } else if path.starts_with("/api/v1/alerts") && method == "PUT" {
+                alert_rule_body()
+            } else if path.starts_with("/api/v1/alerts") {
+                json!({ "paused": true })
+            } else if path.starts_with("/api/v1/silences") {
+                silence_body()
             } else {
                 json!({ "role": "admin" })
             }
@@ -270,4 +296,20 @@ async fn listings_show_only_the_callers_org() {
             .iter()
             .all(|e| !e.to_string().contains("list-b"))
     );
+}
+
+fn alert_rule_body() -> serde_json::Value {
+    json!({
+        "name": "errors",
+        "query": "SELECT service, count(*) AS value FROM logs GROUP BY service",
+        "window": "5m", "interval": "1m",
+        "condition": {"op": ">", "threshold": 1},
+    })
+}
+
+fn silence_body() -> serde_json::Value {
+    json!({
+        "matchers": [{"label": "service", "op": "=", "value": "checkout"}],
+        "ends_at": (chrono::Utc::now() + chrono::TimeDelta::hours(1)).to_rfc3339(),
+    })
 }

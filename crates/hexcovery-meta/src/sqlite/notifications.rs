@@ -3,21 +3,45 @@
 
 use super::{SqliteMetastore, ms, opt_time, time, uuid};
 use crate::error::{MetaError, MetaResult};
-use crate::model::{Delivery, DeliveryResult, NewNotificationChannel, NotificationChannel};
+use crate::model::{
+    ChannelKind, Delivery, DeliveryResult, NewNotificationChannel, NotificationChannel,
+};
+use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 use uuid::Uuid;
 
+/// The channel columns (a macro so queries stay `&'static str`); `channel_from_row` reads
+/// them under these names, with the id in `channel_id`.
+macro_rules! channel_columns {
+    ($t:literal) => {
+        concat!(
+            $t, ".id AS channel_id, ", $t, ".name, ", $t, ".kind, ", $t, ".url, ",
+            $t, ".url_sealed, ", $t, ".secret_sealed, ", $t, ".emails, ",
+            $t, ".created_by_name, ", $t, ".created_at AS channel_created_at"
+        )
+    };
+}
+
 fn channel_from_row(row: &SqliteRow) -> MetaResult<NotificationChannel> {
+    let kind: String = row.try_get("kind")?;
+    let emails: Option<String> = row.try_get("emails")?;
     Ok(NotificationChannel {
-        id: uuid(row, "id")?,
+        id: uuid(row, "channel_id")?,
         name: row.try_get("name")?,
-        kind: "webhook",
+        kind: ChannelKind::parse(&kind)
+            .ok_or_else(|| anyhow::anyhow!("stored channel kind {kind:?} is unknown"))?,
         url: row.try_get("url")?,
+        url_sealed: row.try_get("url_sealed")?,
         secret_sealed: row.try_get("secret_sealed")?,
+        emails: match emails {
+            Some(text) => serde_json::from_str(&text)
+                .with_context(|| format!("stored emails {text:?} are not a JSON list"))?,
+            None => Vec::new(),
+        },
         created_by: row.try_get("created_by_name")?,
-        created_at: time(row.try_get("created_at")?)?,
+        created_at: time(row.try_get("channel_created_at")?)?,
     })
 }
 
@@ -46,15 +70,21 @@ impl SqliteMetastore {
         now: DateTime<Utc>,
     ) -> MetaResult<NotificationChannel> {
         let id = Uuid::now_v7();
+        let emails = (new.kind == ChannelKind::Email)
+            .then(|| serde_json::to_string(&new.emails).expect("a list of strings serialises"));
         sqlx::query(
-            "INSERT INTO notification_channels (id, org_id, name, kind, url, secret_sealed, \
-             created_by_name, created_at) VALUES (?, ?, ?, 'webhook', ?, ?, ?, ?)",
+            "INSERT INTO notification_channels (id, org_id, name, kind, url, url_sealed, \
+             secret_sealed, emails, created_by_name, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(id.to_string())
         .bind(org_id.to_string())
         .bind(&new.name)
+        .bind(new.kind.as_str())
         .bind(&new.url)
+        .bind(&new.url_sealed)
         .bind(&new.secret_sealed)
+        .bind(emails)
         .bind(&new.created_by)
         .bind(ms(now))
         .execute(&self.writer)
@@ -62,19 +92,22 @@ impl SqliteMetastore {
         Ok(NotificationChannel {
             id,
             name: new.name,
-            kind: "webhook",
+            kind: new.kind,
             url: new.url,
+            url_sealed: new.url_sealed,
             secret_sealed: new.secret_sealed,
+            emails: new.emails,
             created_by: new.created_by,
             created_at: time(ms(now))?,
         })
     }
 
     pub(super) async fn channel_list(&self, org_id: Uuid) -> MetaResult<Vec<NotificationChannel>> {
-        sqlx::query(
-            "SELECT id, name, url, secret_sealed, created_by_name, created_at \
-             FROM notification_channels WHERE org_id = ? ORDER BY id DESC",
-        )
+        sqlx::query(concat!(
+            "SELECT ",
+            channel_columns!("c"),
+            " FROM notification_channels c WHERE org_id = ? ORDER BY id DESC"
+        ))
         .bind(org_id.to_string())
         .fetch_all(&self.reader)
         .await?
@@ -88,10 +121,11 @@ impl SqliteMetastore {
         org_id: Uuid,
         id: Uuid,
     ) -> MetaResult<NotificationChannel> {
-        sqlx::query(
-            "DELETE FROM notification_channels WHERE org_id = ? AND id = ? \
-             RETURNING id, name, url, secret_sealed, created_by_name, created_at",
-        )
+        sqlx::query(concat!(
+            "DELETE FROM notification_channels WHERE org_id = ? AND id = ? RETURNING ",
+            "id AS channel_id, name, kind, url, url_sealed, secret_sealed, emails, ",
+            "created_by_name, created_at AS channel_created_at"
+        ))
         .bind(org_id.to_string())
         .bind(id.to_string())
         .fetch_optional(&self.writer)
@@ -149,31 +183,21 @@ impl SqliteMetastore {
         now: DateTime<Utc>,
         limit: u32,
     ) -> MetaResult<Vec<(Delivery, NotificationChannel)>> {
-        sqlx::query(
-            "SELECT d.id, d.org_id, d.channel_id, d.event, d.payload, d.status, d.attempts, \
-             d.next_attempt_at, d.last_error, d.created_at, d.delivered_at, \
-             c.name, c.url, c.secret_sealed, c.created_by_name, c.created_at AS channel_created_at \
-             FROM notification_deliveries d JOIN notification_channels c ON c.id = d.channel_id \
+        sqlx::query(concat!(
+            "SELECT d.id, d.org_id, d.event, d.payload, d.status, d.attempts, \
+             d.next_attempt_at, d.last_error, d.created_at, d.delivered_at, ",
+            channel_columns!("c"),
+            " FROM notification_deliveries d JOIN notification_channels c ON c.id = d.channel_id \
              WHERE d.status = 'pending' AND d.next_attempt_at <= ? \
-             ORDER BY d.next_attempt_at LIMIT ?",
-        )
+             ORDER BY d.next_attempt_at LIMIT ?"
+        ))
         .bind(ms(now))
         .bind(i64::from(limit))
         .fetch_all(&self.reader)
         .await?
         .iter()
         .map(|row| {
-            let delivery = delivery_from_row(row)?;
-            let channel = NotificationChannel {
-                id: delivery.channel_id,
-                name: row.try_get("name")?,
-                kind: "webhook",
-                url: row.try_get("url")?,
-                secret_sealed: row.try_get("secret_sealed")?,
-                created_by: row.try_get("created_by_name")?,
-                created_at: time(row.try_get("channel_created_at")?)?,
-            };
-            Ok((delivery, channel))
+            Ok((delivery_from_row(row)?, channel_from_row(row)?))
         })
         .collect()
     }

@@ -13,7 +13,7 @@ use uuid::Uuid;
 macro_rules! columns {
     () => {
         "id, org_id, created_at, recipient, subject, body, status, invite_id, attempts, \
-         next_attempt_at, last_error, sent_at"
+         next_attempt_at, last_error, sent_at, html_body, message_id, in_reply_to"
     };
 }
 
@@ -35,6 +35,9 @@ fn outbox_from_row(row: &SqliteRow) -> MetaResult<OutboxMessage> {
         next_attempt_at: opt_time(row.try_get("next_attempt_at")?)?,
         last_error: row.try_get("last_error")?,
         sent_at: opt_time(row.try_get("sent_at")?)?,
+        html_body: row.try_get("html_body")?,
+        message_id: row.try_get("message_id")?,
+        in_reply_to: row.try_get("in_reply_to")?,
     })
 }
 

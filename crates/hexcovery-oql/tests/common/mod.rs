@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // each test binary uses part of this
 
+use chrono::{DateTime, Utc};
 use datafusion::datasource::empty::EmptyTable;
 use datafusion::datasource::provider_as_source;
 use datafusion::logical_expr::LogicalPlan;
@@ -10,7 +11,7 @@ use hexcovery_oql::catalog::TableDef;
 use hexcovery_oql::plan::scanned_table;
 use hexcovery_oql::resolve::Query;
 use hexcovery_oql::tables::org_tables;
-use hexcovery_oql::{OqlError, PlanError, plan};
+use hexcovery_oql::{Context, OqlError, ParamValue, Params, PlanError, plan};
 use hexcovery_store::schema::{LOGS, METRICS, SPANS};
 use std::sync::Arc;
 
@@ -52,4 +53,56 @@ pub fn plan_over_empty_tables(query: &Query) -> Result<LogicalPlan, PlanError> {
         _ => METRICS.clone(),
     };
     plan(query, provider_as_source(Arc::new(EmptyTable::new(schema))))
+}
+
+/// The parameters every example is resolved with: `$service` = 'api', `$services` =
+/// ['api', 'web'], `$n` = 5, `$neg` = -3, `$ratio` = 0.5, `$flag` = true, `$nothing` = NULL,
+/// `$injection` = a string that would be SQL if spliced, `$empty` = []; `$later` is declared
+/// (bound at run time, NULL now).
+pub fn example_params() -> Params {
+    let mut params = Params::new(
+        [
+            ("service", ParamValue::String("api".into())),
+            (
+                "services",
+                ParamValue::List(vec![
+                    ParamValue::String("api".into()),
+                    ParamValue::String("web".into()),
+                ]),
+            ),
+            ("n", ParamValue::Integer(5)),
+            ("neg", ParamValue::Integer(-3)),
+            ("ratio", ParamValue::Float(0.5)),
+            ("flag", ParamValue::Boolean(true)),
+            ("nothing", ParamValue::Null),
+            (
+                "injection",
+                ParamValue::String("'); DROP TABLE logs; --".into()),
+            ),
+            ("empty", ParamValue::List(Vec::new())),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect(),
+    );
+    params.declared.insert("later".into());
+    params
+}
+
+/// The context an example is resolved in at `now`, read from its leading comments:
+/// `-- range: <from> <to>` (request bounds, e.g. `now-6h now`) and `-- no time range` (a
+/// panel or alert query). Every example gets [`example_params`].
+pub fn example_context<'a>(text: &str, now: DateTime<Utc>, params: &'a Params) -> Context<'a> {
+    let mut context = Context::at(now).with_params(params);
+    for line in text.lines().take_while(|l| l.starts_with("--")) {
+        let line = line.trim_start_matches('-').trim();
+        if let Some(bounds) = line.strip_prefix("range:") {
+            let bounds: Vec<&str> = bounds.split_whitespace().collect();
+            let at = |b: &str| hexcovery_oql::range::parse_bound_str("range", b, now).unwrap();
+            context = context.with_range(at(bounds[0]), at(bounds[1]));
+        } else if line == "no time range" {
+            context = context.without_time_range();
+        }
+    }
+    context
 }

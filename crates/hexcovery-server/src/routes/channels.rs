@@ -1,6 +1,8 @@
 //! Notification channels (admin): `GET, POST /api/v1/notification-channels`, `DELETE
-//! /api/v1/notification-channels/{id}`, and a channel's recent deliveries. A channel is a
-//! webhook: an http(s) URL and an optional signing secret, sealed at rest and never shown.
+//! /api/v1/notification-channels/{id}`, a channel's recent deliveries and a test message. A
+//! channel is a webhook (an http(s) URL and an optional signing secret, sealed at rest and
+//! never shown), a Slack incoming webhook (the URL is the secret: sealed, shown as "set") or
+//! a list of email addresses (sent through the SMTP mailer's outbox).
 
 use crate::auth::SignedInUser;
 use crate::error::{ApiError, ApiResult};
@@ -9,31 +11,134 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use hexcovery_meta::validate::name as name_rule;
-use hexcovery_meta::{Actor, NewAuditEvent, NewNotificationChannel, NotificationChannel};
+use hexcovery_meta::validate::{email as email_rule, name as name_rule};
+use hexcovery_meta::{
+    Actor, ChannelKind, NewAuditEvent, NewNotificationChannel, NotificationChannel,
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-fn view(channel: &NotificationChannel) -> Value {
-    json!({
+/// Most addresses one email channel sends to.
+const MAX_EMAILS: usize = 50;
+
+pub fn view(channel: &NotificationChannel) -> Value {
+    let mut view = json!({
         "id": channel.id,
         "name": channel.name,
         "kind": channel.kind,
-        "url": channel.url,
-        "has_secret": channel.secret_sealed.is_some(),
         "created_by": channel.created_by,
         "created_at": channel.created_at,
-    })
+    });
+    match channel.kind {
+        ChannelKind::Webhook => {
+            view["url"] = json!(channel.url);
+            view["has_secret"] = json!(channel.secret_sealed.is_some());
+        }
+        ChannelKind::Slack => view["url"] = json!("set"),
+        ChannelKind::Email => view["emails"] = json!(channel.emails),
+    }
+    view
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChannelBody {
     name: String,
-    url: String,
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
+    url: Option<String>,
     #[serde(default)]
     secret: Option<String>,
+    #[serde(default)]
+    emails: Option<Vec<String>>,
+}
+
+/// Checks a channel's fields for its kind and seals what is secret.
+fn new_channel(
+    state: &AppState,
+    body: ChannelBody,
+    created_by: String,
+) -> ApiResult<NewNotificationChannel> {
+    let name = name_rule("name", &body.name, 100)?;
+    let kind = match body.kind.as_deref() {
+        None => ChannelKind::Webhook,
+        Some(text) => ChannelKind::parse(text).ok_or_else(|| {
+            ApiError::invalid_field(
+                "kind",
+                format!("is {text:?}; it must be \"webhook\", \"slack\" or \"email\""),
+            )
+        })?,
+    };
+    let refuse = |field: &'static str, what: &str| {
+        ApiError::invalid_field(field, format!("is not used by {what} channels"))
+    };
+    let mut new = NewNotificationChannel {
+        name,
+        kind,
+        url: None,
+        url_sealed: None,
+        secret_sealed: None,
+        emails: Vec::new(),
+        created_by,
+    };
+    match kind {
+        ChannelKind::Webhook | ChannelKind::Slack => {
+            let Some(url) = body.url.as_deref() else {
+                return Err(ApiError::invalid_field(
+                    "url",
+                    "is required for webhook and slack channels",
+                ));
+            };
+            let url = super::http_url("url", url)?;
+            if body.emails.is_some() {
+                return Err(refuse("emails", kind.as_str()));
+            }
+            if kind == ChannelKind::Slack {
+                if body.secret.is_some() {
+                    return Err(refuse("secret", "slack"));
+                }
+                new.url_sealed = Some(state.secrets.seal(&url));
+            } else {
+                new.url = Some(url);
+            }
+        }
+        ChannelKind::Email => {
+            if body.url.is_some() {
+                return Err(refuse("url", "email"));
+            }
+            if body.secret.is_some() {
+                return Err(refuse("secret", "email"));
+            }
+            let emails = body.emails.unwrap_or_default();
+            if emails.is_empty() || emails.len() > MAX_EMAILS {
+                return Err(ApiError::invalid_field(
+                    "emails",
+                    format!(
+                        "must list 1 to {MAX_EMAILS} addresses, got {}",
+                        emails.len()
+                    ),
+                ));
+            }
+            for address in &emails {
+                let address = email_rule("emails", address)?;
+                if !new.emails.contains(&address) {
+                    new.emails.push(address);
+                }
+            }
+        }
+    }
+    if let Some(secret) = &body.secret {
+        if !(16..=256).contains(&secret.len()) {
+            return Err(ApiError::invalid_field(
+                "secret",
+                format!("must be 16 to 256 characters long, got {}", secret.len()),
+            ));
+        }
+        new.secret_sealed = Some(state.secrets.seal(secret));
+    }
+    Ok(new)
 }
 
 pub async fn list(
@@ -54,29 +159,11 @@ pub async fn create(
     SignedInUser(session): SignedInUser,
     ApiJson(body): ApiJson<ChannelBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let name = name_rule("name", &body.name, 100)?;
-    let url = super::http_url("url", &body.url)?;
-    if let Some(secret) = &body.secret
-        && !(16..=256).contains(&secret.len())
-    {
-        return Err(ApiError::invalid_field(
-            "secret",
-            format!("must be 16 to 256 characters long, got {}", secret.len()),
-        ));
-    }
     let user = &session.user;
+    let new = new_channel(&state, body, user.email.clone())?;
     let channel = state
         .meta
-        .create_notification_channel(
-            user.org_id,
-            NewNotificationChannel {
-                name,
-                url,
-                secret_sealed: body.secret.as_deref().map(|s| state.secrets.seal(s)),
-                created_by: user.email.clone(),
-            },
-            chrono::Utc::now(),
-        )
+        .create_notification_channel(user.org_id, new, chrono::Utc::now())
         .await?;
     state
         .audit(
@@ -87,7 +174,7 @@ pub async fn create(
             )
             .target(format!("notification_channel:{}", channel.id))
             .client(client)
-            .detail(json!({ "name": channel.name, "url": channel.url })),
+            .detail(json!({ "name": channel.name, "kind": channel.kind, "url": channel.url })),
         )
         .await;
     Ok((StatusCode::CREATED, Json(view(&channel))))

@@ -1,18 +1,22 @@
 //! HTTP handlers, one module per resource. Each handler takes the org from the principal the
 //! auth layer resolved, never from the request.
 
+pub mod alerts;
 pub mod annotations;
 pub mod api_keys;
 pub mod audit;
 pub mod channels;
+pub mod dashboards;
 pub mod dsl;
 pub mod health;
 pub mod heartbeats;
 pub mod invites;
 pub mod org;
 pub mod reauth;
+pub mod saved_queries;
 pub mod session_auth;
 pub mod sessions;
+pub mod silences;
 pub mod teams;
 pub mod totp;
 pub mod usage;

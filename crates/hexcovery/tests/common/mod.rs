@@ -1,7 +1,15 @@
 //! Test harness: runs the real `hexcovery serve` binary on loopback port 0 with a temporary
 //! data directory and talks to it over HTTP as a client would.
 
-#![allow(dead_code)] // each test binary uses a different part of the harness
+#![allow(dead_code, unused_imports)] // each test binary uses a different part of the harness
+
+pub mod clock;
+pub mod otlp;
+pub mod receiver;
+pub mod smtp;
+
+pub use clock::Clock;
+pub use receiver::Receiver;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};

@@ -1,5 +1,6 @@
 //! What a query read, from its executed physical plan: rows and bytes scanned, and how many
-//! Parquet files were opened (the time-range pruning is visible here).
+//! Parquet files were opened (the time-range pruning is visible here); and the step of its
+//! `bucket()`, which the engine sets.
 
 use datafusion::datasource::memory::MemorySourceConfig;
 use datafusion::datasource::physical_plan::FileScanConfig;
@@ -18,6 +19,9 @@ pub struct ScanStats {
     pub elapsed_ms: u64,
     /// Parquet files opened; files outside the time range are never opened.
     pub files_scanned: u64,
+    /// The step of the answer's `bucket()` column (`"5m"`), picked from the time range or
+    /// as written; `null` without one.
+    pub bucket: Option<String>,
     /// Paths counted in `files_scanned` (a file split over several partitions counts once).
     #[serde(skip)]
     paths: std::collections::BTreeSet<String>,

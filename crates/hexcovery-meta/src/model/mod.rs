@@ -1,5 +1,11 @@
 //! The metastore's records and the inputs that create or change them.
 
+mod alerts;
+mod dashboards;
+
+pub use alerts::*;
+pub use dashboards::*;
+
 use chrono::{DateTime, Utc};
 use hexcovery_auth::Role;
 use serde::Serialize;
@@ -331,6 +337,14 @@ pub struct OutboxMessage {
     /// Why the last attempt failed.
     pub last_error: Option<String>,
     pub sent_at: Option<DateTime<Utc>>,
+    /// An HTML alternative to `body` (alert emails).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub html_body: Option<String>,
+    /// This message's `Message-ID`, and the one it answers (`In-Reply-To`, `References`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub in_reply_to: Option<String>,
 }
 
 /// Where an outbox message is on its way to the recipient.
@@ -551,16 +565,50 @@ pub struct MonitorPatch {
     pub paused: Option<bool>,
 }
 
-/// Where an org's alerts go: a webhook.
+/// What kind of receiver a channel is.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelKind {
+    /// An http(s) endpoint, optionally signed with HMAC-SHA256.
+    Webhook,
+    /// A Slack incoming webhook (its URL is a secret: stored sealed).
+    Slack,
+    /// Email addresses, sent through the SMTP mailer and its outbox.
+    Email,
+}
+
+impl ChannelKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelKind::Webhook => "webhook",
+            ChannelKind::Slack => "slack",
+            ChannelKind::Email => "email",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Webhook, Self::Slack, Self::Email]
+            .into_iter()
+            .find(|k| k.as_str() == text)
+    }
+}
+
+/// Where an org's alerts go: a webhook, a Slack incoming webhook, or email addresses.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct NotificationChannel {
     pub id: Uuid,
     pub name: String,
-    pub kind: &'static str,
-    pub url: String,
+    pub kind: ChannelKind,
+    /// The webhook's URL (`None` for Slack, whose URL is sealed, and for email).
+    pub url: Option<String>,
+    /// The sealed Slack URL (never shown).
+    #[serde(skip)]
+    pub url_sealed: Option<String>,
     /// The sealed signing secret (never shown; the API says only whether there is one).
     #[serde(skip)]
     pub secret_sealed: Option<String>,
+    /// Email recipients (email channels).
+    pub emails: Vec<String>,
     pub created_by: String,
     pub created_at: DateTime<Utc>,
 }
@@ -568,8 +616,11 @@ pub struct NotificationChannel {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewNotificationChannel {
     pub name: String,
-    pub url: String,
+    pub kind: ChannelKind,
+    pub url: Option<String>,
+    pub url_sealed: Option<String>,
     pub secret_sealed: Option<String>,
+    pub emails: Vec<String>,
     pub created_by: String,
 }
 

@@ -1,0 +1,16 @@
+//! Alert evaluation: claims due rules in the metastore, runs their queries on the query
+//! engine's background slots, applies `hexcovery_monitor::alert`'s state machine and writes
+//! each tick's instances, transitions and notifications in one metastore transaction; and the
+//! backtest preview, which does the same over a past range and writes nothing.
+
+mod engine;
+mod evaluator;
+mod messages;
+mod preview;
+mod rules;
+
+pub use engine::EngineQueries;
+pub use evaluator::{Evaluator, EvaluatorConfig, PassSummary, latest_tick};
+pub use messages::test_messages;
+pub use preview::{MAX_PREVIEW_TICKS, PreviewError, PreviewRequest, preview, ticks};
+pub use rules::{QueryFailure, QueryResult, RunQuery, silence_of};
