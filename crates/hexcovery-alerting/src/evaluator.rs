@@ -192,12 +192,12 @@ impl Evaluator {
                 .await
             {
                 Ok(result) => {
-                    return Outcome::from_result(
+                    return rules::capped(Outcome::from_result(
                         &result.column_refs(),
                         &result.rows,
                         result.bucket,
                         rule.condition.reducer,
-                    );
+                    ));
                 }
                 Err(failure) => {
                     last = failure.message;

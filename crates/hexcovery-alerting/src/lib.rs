@@ -11,6 +11,11 @@ mod rules;
 
 pub use engine::EngineQueries;
 pub use evaluator::{Evaluator, EvaluatorConfig, PassSummary, latest_tick};
-pub use messages::test_messages;
-pub use preview::{MAX_PREVIEW_TICKS, PreviewError, PreviewRequest, preview, ticks};
-pub use rules::{QueryFailure, QueryResult, RunQuery, silence_of};
+pub use messages::{channel_test_messages, test_messages};
+pub use preview::{
+    MAX_BUCKETED_ROWS, MAX_PREVIEW_BUCKETS, MAX_PREVIEW_TICKS, Method, PREVIEW_CONCURRENCY,
+    PreviewError, PreviewRequest, preview, preview_bucket, preview_with, ticks,
+};
+pub use rules::{
+    BucketedResult, MAX_INSTANCES_PER_RULE, QueryFailure, QueryResult, RunQuery, capped, silence_of,
+};

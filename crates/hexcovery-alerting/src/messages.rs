@@ -95,27 +95,16 @@ pub fn render(
     (deliveries, emails)
 }
 
-/// A test notification for `rule`'s channels: one firing alert with the rule's labels, said
-/// to be a test in its annotations and marked `test: "true"`.
-pub async fn test_messages(
-    meta: &dyn Metastore,
-    rule: &AlertRuleRecord,
-    definition: &alert::AlertRule,
-    external_url: &str,
-    mail_enabled: bool,
+/// A notification saying it is a test: one firing alert with `labels` (plus `test: "true"`).
+fn test_notification(
+    labels: std::collections::BTreeMap<String, String>,
+    summary: String,
     now: chrono::DateTime<chrono::Utc>,
-) -> anyhow::Result<(Vec<NewDelivery>, Vec<NewAlertEmail>)> {
-    let mut labels = definition.labels.clone();
-    labels.insert("alertname".into(), rule.name.clone());
+) -> Notification {
+    let mut labels = labels;
     labels.insert("test".into(), "true".into());
-    let annotations = std::collections::BTreeMap::from([(
-        "summary".to_string(),
-        format!(
-            "A test notification for the alert rule {:?}: its channels are reachable.",
-            rule.name
-        ),
-    )]);
-    let notification = Notification {
+    let annotations = std::collections::BTreeMap::from([("summary".to_string(), summary)]);
+    Notification {
         at: now,
         kind: alert::NotificationType::Firing,
         status: alert::AlertStatus::Firing,
@@ -131,7 +120,56 @@ pub async fn test_messages(
         }],
         group_started_at: now,
         opens_group: true,
-    };
+    }
+}
+
+/// A test message for one channel (`POST /notification-channels/{id}/test`).
+pub fn channel_test_messages(
+    channel: &NotificationChannel,
+    external_url: &str,
+    mail_enabled: bool,
+    now: chrono::DateTime<chrono::Utc>,
+) -> (Vec<NewDelivery>, Vec<NewAlertEmail>) {
+    let name = format!("Test of channel {}", channel.name);
+    let labels = std::collections::BTreeMap::from([("alertname".to_string(), name.clone())]);
+    let notification = test_notification(
+        labels,
+        format!("A test message for the notification channel {:?}.", channel.name),
+        now,
+    );
+    render(
+        &Channels(vec![channel.clone()]),
+        &Context {
+            rule_id: Uuid::nil(),
+            rule_name: &name,
+            query: "",
+            external_url,
+            mail_enabled,
+        },
+        &notification,
+    )
+}
+
+/// A test notification for `rule`'s channels: one firing alert with the rule's labels, said
+/// to be a test in its annotations and marked `test: "true"`.
+pub async fn test_messages(
+    meta: &dyn Metastore,
+    rule: &AlertRuleRecord,
+    definition: &alert::AlertRule,
+    external_url: &str,
+    mail_enabled: bool,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<(Vec<NewDelivery>, Vec<NewAlertEmail>)> {
+    let mut labels = definition.labels.clone();
+    labels.insert("alertname".into(), rule.name.clone());
+    let notification = test_notification(
+        labels,
+        format!(
+            "A test notification for the alert rule {:?}: its channels are reachable.",
+            rule.name
+        ),
+        now,
+    );
     let channels = Channels::of_rule(meta, rule).await?;
     Ok(render(
         &channels,

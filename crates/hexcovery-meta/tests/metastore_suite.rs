@@ -1449,7 +1449,10 @@ async fn saved_queries_filter_page_and_stay_in_their_org(store: &dyn Metastore) 
         before: None,
     };
     let list = |filter: SearchFilter, page: Page| async move {
-        store.list_saved_queries(org.id, &filter, page).await.unwrap()
+        store
+            .list_saved_queries(org.id, &filter, page)
+            .await
+            .unwrap()
     };
     let everything = list(SearchFilter::default(), all).await;
     assert_eq!(
@@ -1523,7 +1526,10 @@ async fn saved_queries_filter_page_and_stay_in_their_org(store: &dyn Metastore) 
     );
     assert_eq!(replaced.created_at, everything[1].created_at);
     assert!(replaced.updated_at >= everything[1].updated_at);
-    assert_eq!(store.get_saved_query(org.id, target).await.unwrap(), replaced);
+    assert_eq!(
+        store.get_saved_query(org.id, target).await.unwrap(),
+        replaced
+    );
     store.delete_saved_query(org.id, target).await.unwrap();
     assert!(matches!(
         store.get_saved_query(org.id, target).await,
@@ -1619,7 +1625,10 @@ async fn dashboards_keep_versions_and_refuse_stale_saves(store: &dyn Metastore) 
         (admin.email.as_str(), admin.email.as_str())
     );
     assert_eq!(created.doc, board("Checkout", &["payments"]));
-    assert_eq!(store.get_dashboard(org.id, created.id).await.unwrap(), created);
+    assert_eq!(
+        store.get_dashboard(org.id, created.id).await.unwrap(),
+        created
+    );
 
     // Saving version 1 makes version 2; saving version 1 again is stale.
     let mut doc = board("Checkout v2", &["payments"]);
@@ -1728,7 +1737,10 @@ async fn dashboards_keep_versions_and_refuse_stale_saves(store: &dyn Metastore) 
             .list_dashboard_versions(other.id, id, 10, None)
             .await
             .map(|_| ()),
-        store.get_dashboard_version(other.id, id, 4).await.map(|_| ()),
+        store
+            .get_dashboard_version(other.id, id, 4)
+            .await
+            .map(|_| ()),
         store.delete_dashboard(other.id, id).await.map(|_| ()),
     ] {
         assert!(matches!(result, Err(MetaError::NotFound(_))), "{result:?}");
@@ -1833,7 +1845,14 @@ async fn dashboards_list_newest_first_filtered_paged_and_capped(store: &dyn Meta
     // An edit does not move a dashboard in the list (newest created first; cursors stay put).
     written(
         store
-            .update_dashboard(org.id, ids[0], 1, board("Checkout", &["payments", "prod"]), "x", CAPS)
+            .update_dashboard(
+                org.id,
+                ids[0],
+                1,
+                board("Checkout", &["payments", "prod"]),
+                "x",
+                CAPS,
+            )
             .await
             .unwrap(),
     );
@@ -1841,10 +1860,7 @@ async fn dashboards_list_newest_first_filtered_paged_and_capped(store: &dyn Meta
         q: Some("CHECKOUT".into()),
         tags: vec![],
     };
-    assert_eq!(
-        titles(q, all).await,
-        ["checkout (staging)", "Checkout"]
-    );
+    assert_eq!(titles(q, all).await, ["checkout (staging)", "Checkout"]);
     let tagged = SearchFilter {
         q: None,
         tags: vec!["payments".into(), "prod".into()],
@@ -1865,10 +1881,7 @@ async fn dashboards_list_newest_first_filtered_paged_and_capped(store: &dyn Meta
             org.id,
             board("fourth", &[]),
             "x",
-            DashboardCaps {
-                per_org: 3,
-                ..CAPS
-            },
+            DashboardCaps { per_org: 3, ..CAPS },
         )
         .await;
     assert!(

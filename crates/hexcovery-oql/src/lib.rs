@@ -10,6 +10,7 @@ pub mod params;
 pub mod parse;
 pub mod plan;
 pub mod range;
+pub mod rebucket;
 pub mod resolve;
 mod span;
 pub mod tables;

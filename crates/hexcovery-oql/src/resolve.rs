@@ -225,7 +225,7 @@ pub enum RKind {
 }
 
 impl RExpr {
-    fn contains_aggregate(&self) -> bool {
+    pub(crate) fn contains_aggregate(&self) -> bool {
         match &self.kind {
             RKind::Aggregate(..) => true,
             RKind::Unary(_, e) | RKind::IsNull { expr: e, .. } => e.contains_aggregate(),

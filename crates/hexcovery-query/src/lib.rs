@@ -10,7 +10,7 @@
 mod render;
 mod stats;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use datafusion::error::DataFusionError;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
@@ -18,6 +18,7 @@ use datafusion::logical_expr::LogicalPlanBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use hexcovery_oql::catalog::{TableDef, ValueType};
 use hexcovery_oql::plan::scanned_table;
+use hexcovery_oql::rebucket;
 use hexcovery_oql::resolve::{Resolved, format_step, table_kind_name};
 use hexcovery_oql::tables::org_tables;
 use hexcovery_oql::{Context, OqlError, Params, PlanError};
@@ -31,6 +32,7 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 use uuid::Uuid;
 
 pub use hexcovery_oql::ParamValue;
+pub use hexcovery_oql::rebucket::{NotBucketable, ValueAggregate};
 pub use hexcovery_oql::range::{BoundError, parse_bound, parse_bound_str};
 pub use stats::ScanStats;
 
@@ -47,6 +49,16 @@ pub struct QueryRequest {
     /// `false` refuses a time range in the text (`oql_time_range_not_allowed`), as for
     /// panel and alert queries, whose range comes from the dashboard or the rule.
     pub allow_time_range: bool,
+    /// Adds a time bucket of this step (whole seconds) to the resolved SELECT as its first
+    /// output column (`bucket`) and first GROUP BY key
+    /// ([`hexcovery_oql::rebucket::bucket_by`]): one row per bucket and group. For a query
+    /// that aggregates and has no `bucket()` of its own; others are `Invalid`. Never spliced
+    /// into the text. The alert preview's fast path runs a rule's query so.
+    pub bucket_by: Option<TimeDelta>,
+    /// Rows returned at most instead of the engine's `max_rows` — for internal callers whose
+    /// one query stands for many (the preview's bucketed query for up to 1 440 per-tick
+    /// ones); the HTTP API never sets it.
+    pub row_limit: Option<usize>,
 }
 
 impl QueryRequest {
@@ -57,6 +69,8 @@ impl QueryRequest {
             range: None,
             params: BTreeMap::new(),
             allow_time_range: true,
+            bucket_by: None,
+            row_limit: None,
         }
     }
 
@@ -72,6 +86,18 @@ impl QueryRequest {
 
     pub fn without_time_range(mut self) -> Self {
         self.allow_time_range = false;
+        self
+    }
+
+    /// See [`QueryRequest::bucket_by`].
+    pub fn with_bucket_by(mut self, step: TimeDelta) -> Self {
+        self.bucket_by = Some(step);
+        self
+    }
+
+    /// See [`QueryRequest::row_limit`].
+    pub fn with_row_limit(mut self, rows: usize) -> Self {
+        self.row_limit = Some(rows);
         self
     }
 }
@@ -138,12 +164,36 @@ pub struct Checked {
     /// Index of the column an alert reads as its value: the one named `value`, else the last
     /// integer or float column.
     pub value_column: Option<usize>,
+    /// The alert value's aggregate when it is a bare `count(…)`, `sum(x)`, `min(x)` or
+    /// `max(x)` (the value as the evaluator picks it: [`hexcovery_oql::rebucket::value_item`]).
+    #[serde(serialize_with = "value_aggregate_name")]
+    pub value_aggregate: Option<ValueAggregate>,
+    /// Why the answer over a window cannot be combined from per-bucket answers
+    /// ([`hexcovery_oql::rebucket::bucketable`]); `None`: it can, as `value_aggregate` says —
+    /// run it with [`QueryRequest::bucket_by`] once over a long range instead of once per
+    /// window.
+    #[serde(serialize_with = "not_bucketable_code")]
+    pub not_bucketable: Option<NotBucketable>,
     /// Whether the query aggregates (GROUP BY or aggregates).
     pub aggregate: bool,
     /// Whether the text holds a time range.
     pub has_time_range: bool,
     /// The `$name` parameters the query uses (names without `$`).
     pub params: Vec<String>,
+}
+
+fn value_aggregate_name<S: serde::Serializer>(
+    value: &Option<ValueAggregate>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_some(&value.map(ValueAggregate::as_str))
+}
+
+fn not_bucketable_code<S: serde::Serializer>(
+    value: &Option<NotBucketable>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_some(&value.as_ref().map(NotBucketable::code))
 }
 
 /// Who is waiting for a query: a person (all slots) or background work such as alert
@@ -284,6 +334,11 @@ impl QueryEngine {
         })
     }
 
+    /// The limits every query runs under.
+    pub fn limits(&self) -> &QueryLimits {
+        &self.limits
+    }
+
     /// Answers `request` over `org`'s telemetry as of `now`, for a person waiting.
     pub async fn run(
         &self,
@@ -384,6 +439,8 @@ impl QueryEngine {
             bucket_column: None,
             group_by_columns: Vec::new(),
             value_column: None,
+            value_aggregate: None,
+            not_bucketable: Some(NotBucketable::NotAggregate),
             aggregate: false,
             has_time_range: false,
             params: Vec::new(),
@@ -415,11 +472,15 @@ impl QueryEngine {
                     &statement,
                     hexcovery_oql::ast::Statement::Select(s) if s.time_range.is_some()
                 );
+                let value_aggregate = rebucket::value_item(&query)
+                    .and_then(|i| ValueAggregate::of(&query.items[i].expr));
                 Checked {
                     kind: StatementKind::Select,
                     bucket_column: query.bucket_item(),
                     group_by_columns: query.group_key_items(),
                     value_column,
+                    value_aggregate,
+                    not_bucketable: rebucket::bucketable(&query).err(),
                     aggregate: query.aggregate,
                     has_time_range,
                     params: used,
@@ -448,12 +509,20 @@ impl QueryEngine {
         if !request.allow_time_range {
             context = context.without_time_range();
         }
-        let query =
+        let mut query =
             match hexcovery_oql::resolve(text, &statement, &catalog, &context).map_err(invalid)? {
                 Resolved::ShowTables => return Ok(show_tables(&catalog)),
                 Resolved::Describe(table) => return Ok(describe(&table)),
                 Resolved::Select(query) => query,
             };
+        if let Some(step) = request.bucket_by {
+            let seconds = (step.subsec_nanos() == 0)
+                .then(|| u64::try_from(step.num_seconds()).ok())
+                .flatten()
+                .unwrap_or(0);
+            rebucket::bucket_by(&mut query, seconds).map_err(invalid)?;
+        }
+        let max_rows = request.row_limit.unwrap_or(self.limits.max_rows);
         let signal = match scanned_table(&query.table.kind) {
             "logs" => Signal::Logs,
             "spans" => Signal::Spans,
@@ -467,14 +536,14 @@ impl QueryEngine {
         })?;
         // One row past the cap tells whether the answer was cut.
         let plan = LogicalPlanBuilder::from(plan)
-            .limit(0, Some(self.limits.max_rows + 1))
+            .limit(0, Some(max_rows.saturating_add(1)))
             .and_then(LogicalPlanBuilder::build)
             .map_err(|e| QueryError::Internal(e.into()))?;
         let ctx = self.session(store)?;
         let (physical, batches) = execute(&ctx, plan).await.map_err(|e| self.failure(e))?;
         let mut rows = render::rows(&batches)?;
-        let truncated = rows.len() > self.limits.max_rows;
-        rows.truncate(self.limits.max_rows);
+        let truncated = rows.len() > max_rows;
+        rows.truncate(max_rows);
         let names = query.items.iter().map(|i| i.name.clone());
         let types = physical.schema();
         let columns = names
@@ -818,6 +887,8 @@ mod tests {
                 bucket_column: Some(0),
                 group_by_columns: vec![0, 1],
                 value_column: Some(2),
+                value_aggregate: Some(ValueAggregate::Count),
+                not_bucketable: Some(NotBucketable::Bucketed),
                 aggregate: true,
                 has_time_range: false,
                 params: vec!["service".into()],
@@ -873,5 +944,161 @@ mod tests {
         );
         let checked = check(CheckRequest::new("SHOW TABLES")).await.unwrap();
         assert_eq!(checked.kind, StatementKind::ShowTables);
+        // Whether the value is a bare aggregate whose windows combine from buckets.
+        let table = [
+            (
+                "SELECT service, count(*) AS value FROM logs GROUP BY service",
+                Some(ValueAggregate::Count),
+                None,
+            ),
+            (
+                "SELECT max(severity_number) FROM logs",
+                Some(ValueAggregate::Max),
+                None,
+            ),
+            (
+                "SELECT service, count(*) AS value FROM logs GROUP BY service HAVING count(*) > 1",
+                Some(ValueAggregate::Count),
+                Some("having"),
+            ),
+            (
+                "SELECT service, avg(severity_number) AS value FROM logs GROUP BY service",
+                None,
+                Some("value_not_combinable"),
+            ),
+            (
+                "SELECT service, min(severity_number) + 1 AS value FROM logs GROUP BY service",
+                None,
+                Some("value_not_combinable"),
+            ),
+            ("SELECT body FROM logs", None, Some("not_aggregate")),
+        ];
+        for (text, aggregate, why_not) in table {
+            let checked = check(CheckRequest::new(text)).await.unwrap();
+            assert_eq!(
+                (
+                    checked.value_aggregate,
+                    checked.not_bucketable.as_ref().map(NotBucketable::code)
+                ),
+                (aggregate, why_not),
+                "{text}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn bucket_by_splits_the_answer_per_bucket_and_row_limits_override_the_cap() {
+        let (_dir, store) = store().await;
+        let engine = QueryEngine::new(QueryLimits {
+            max_rows: 2,
+            ..QueryLimits::default()
+        })
+        .unwrap();
+        let org = Uuid::now_v7();
+        let minute = 60_000_000_000u64;
+        // Five minutes, one log in each, from two services.
+        let start = 1_800_000_000 * 1_000_000_000u64 / minute * minute;
+        let records: Vec<serde_json::Value> = (0..5u64)
+            .map(|m| serde_json::json!({"timeUnixNano": (start + m * minute + 7).to_string()}))
+            .collect();
+        let body = serde_json::json!({"resourceLogs": [
+            {"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "api"}}]},
+             "scopeLogs": [{"logRecords": records[..3]}]},
+            {"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "web"}}]},
+             "scopeLogs": [{"logRecords": records[3..]}]},
+        ]});
+        let request = hexcovery_store::ExportRequest::decode_json(
+            hexcovery_store::Signal::Logs,
+            body.to_string().as_bytes(),
+        )
+        .unwrap();
+        store.ingest(org, &request, None).await.unwrap();
+        let from = DateTime::from_timestamp_nanos(start as i64);
+        let to = from + TimeDelta::minutes(5);
+        let query = QueryRequest::new(
+            "SELECT service, count(*) AS value FROM logs GROUP BY service ORDER BY service",
+        )
+        .with_range(from, to)
+        .without_time_range();
+        let whole = engine.run(&store, org, &query, to).await.unwrap();
+        assert_eq!(
+            whole.rows,
+            [
+                vec![Value::from("api"), Value::from(3)],
+                vec![Value::from("web"), Value::from(2)]
+            ]
+        );
+        let bucketed = query.clone().with_bucket_by(TimeDelta::minutes(1));
+        let answer = engine.run(&store, org, &bucketed, to).await.unwrap();
+        let names: Vec<(&str, &str)> = answer
+            .columns
+            .iter()
+            .map(|c| (c.name.as_str(), c.ty))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("bucket", "timestamp"),
+                ("service", "string"),
+                ("value", "integer")
+            ]
+        );
+        assert_eq!(answer.stats.bucket.as_deref(), Some("1m"));
+        // Five rows over an engine cap of two: cut, unless the request lifts the cap.
+        assert!(answer.truncated);
+        assert_eq!(answer.rows.len(), 2);
+        let answer = engine
+            .run(&store, org, &bucketed.clone().with_row_limit(100), to)
+            .await
+            .unwrap();
+        assert!(!answer.truncated);
+        let mut rows: Vec<(String, String, i64)> = answer
+            .rows
+            .iter()
+            .map(|r| {
+                (
+                    r[0].as_str().unwrap().to_string(),
+                    r[1].as_str().unwrap().to_string(),
+                    r[2].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        rows.sort();
+        let at = |m: i64| (from + TimeDelta::minutes(m)).to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+        assert_eq!(
+            rows,
+            [
+                (at(0), "api".into(), 1),
+                (at(1), "api".into(), 1),
+                (at(2), "api".into(), 1),
+                (at(3), "web".into(), 1),
+                (at(4), "web".into(), 1)
+            ]
+        );
+        // Steps that are not whole seconds, and queries that cannot take a bucket, are refused.
+        let refused = |request: QueryRequest| {
+            let (engine, store) = (engine.clone(), store.clone());
+            async move {
+                matches!(
+                    engine.run(&store, org, &request, to).await,
+                    Err(QueryError::Invalid { .. })
+                )
+            }
+        };
+        assert!(refused(query.clone().with_bucket_by(TimeDelta::milliseconds(1_500))).await);
+        assert!(refused(query.clone().with_bucket_by(TimeDelta::zero())).await);
+        assert!(
+            refused(
+                QueryRequest::new("SELECT body FROM logs").with_bucket_by(TimeDelta::minutes(1))
+            )
+            .await
+        );
+        assert!(
+            refused(
+                QueryRequest::new("SELECT bucket(5m), count(*) FROM logs GROUP BY 1")
+                    .with_bucket_by(TimeDelta::minutes(1))
+            )
+            .await
+        );
     }
 }

@@ -173,6 +173,12 @@ pub fn route_table() -> Vec<RouteSpec> {
         ),
         route(
             M::POST,
+            "/api/v1/notification-channels/{id}/test",
+            User(Admin),
+            channels::test,
+        ),
+        route(
+            M::POST,
             "/api/v1/heartbeat/{name}",
             KeyOnly,
             heartbeats::success,

@@ -433,6 +433,24 @@ async fn a_restart_between_firing_and_resolving_loses_and_repeats_nothing() {
     clock.set_minutes(2);
     evaluated(&api, &jwt, &id, t(2)).await;
     hook.wait_for(1).await;
+    // Delivery is at least once: wait until the firing message is recorded as delivered, so
+    // the kill falls between firing and resolving rather than inside a delivery.
+    let deliveries_path = format!(
+        "/api/v1/notification-channels/{}/deliveries",
+        channel.as_str().unwrap()
+    );
+    let wait = async {
+        loop {
+            let answer = api.get(&deliveries_path, &jwt).await.expect(200);
+            if answer["deliveries"][0]["status"] == "delivered" {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), wait)
+        .await
+        .expect("the firing delivery is recorded");
 
     server.kill();
     let server = start_server(data.path(), &clock, &[]);
@@ -445,16 +463,7 @@ async fn a_restart_between_firing_and_resolving_loses_and_repeats_nothing() {
     let received = bodies(&hook.wait_for(2).await);
     let types: Vec<&str> = received.iter().map(|m| m["type"].as_str().unwrap()).collect();
     assert_eq!(types, ["alert.firing", "alert.resolved"]);
-    let deliveries = api
-        .get(
-            &format!(
-                "/api/v1/notification-channels/{}/deliveries",
-                channel.as_str().unwrap()
-            ),
-            &jwt,
-        )
-        .await
-        .expect(200);
+    let deliveries = api.get(&deliveries_path, &jwt).await.expect(200);
     assert_eq!(deliveries["deliveries"].as_array().unwrap().len(), 2);
 }
 

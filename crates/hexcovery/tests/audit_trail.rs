@@ -1,6 +1,6 @@
 //! The audit log covers every security-relevant action of SPEC section 8 — logins and their
 //! failures, sessions, passwords, invites, roles, users, keys, settings, teams, annotations,
-//! heartbeats and notification channels — each with its actor (user, API key or anonymous),
+//! heartbeats, notification channels, alert rules and silences — each with its actor (user, API key or anonymous),
 //! target, outcome and client address; and only the org's admins read it.
 
 mod common;
@@ -155,6 +155,46 @@ async fn every_security_action_is_audited_with_actor_target_outcome_and_address(
         .await
         .expect(201);
     let channel_id = channel["id"].as_str().unwrap();
+    api.post(
+        &format!("/api/v1/notification-channels/{channel_id}/test"),
+        &admin.jwt(),
+        json!({}),
+    )
+    .await
+    .expect(202);
+    let alert = api
+        .post(
+            "/api/v1/alerts",
+            &admin.jwt(),
+            json!({"name": "errors", "query": "SELECT service, count(*) AS value FROM logs GROUP BY service",
+                "window": "5m", "interval": "1m", "condition": {"op": ">", "threshold": 1},
+                "channels": [channel_id]}),
+        )
+        .await
+        .expect(201);
+    let alert_id = alert["id"].as_str().unwrap();
+    let alert_path = format!("/api/v1/alerts/{alert_id}");
+    api.patch(&alert_path, &admin.jwt(), json!({ "paused": true }))
+        .await
+        .expect(200);
+    api.post(&format!("{alert_path}/test"), &admin.jwt(), json!({}))
+        .await
+        .expect(202);
+    let silence_body = json!({
+        "matchers": [{"label": "service", "op": "=", "value": "checkout"}],
+        "rule_id": alert_id,
+        "ends_at": (chrono::Utc::now() + chrono::TimeDelta::hours(1)).to_rfc3339(),
+    });
+    let silence = api
+        .post("/api/v1/silences", &admin.jwt(), silence_body.clone())
+        .await
+        .expect(201);
+    let silence_path = format!("/api/v1/silences/{}", silence["id"].as_str().unwrap());
+    api.send("PUT", &silence_path, &admin.jwt(), Some(silence_body))
+        .await
+        .expect(200);
+    api.delete(&silence_path, &admin.jwt()).await.expect(204);
+    api.delete(&alert_path, &admin.jwt()).await.expect(204);
     api.delete(
         &format!("/api/v1/notification-channels/{channel_id}"),
         &admin.jwt(),
@@ -213,6 +253,17 @@ async fn every_security_action_is_audited_with_actor_target_outcome_and_address(
             "notification_channel.delete",
             &format!("notification_channel:{channel_id}"),
         ),
+        (
+            "notification_channel.test",
+            &format!("notification_channel:{channel_id}"),
+        ),
+        ("alert.create", "alert:"),
+        ("alert.update", "alert:"),
+        ("alert.test", "alert:"),
+        ("alert.delete", "alert:"),
+        ("silence.create", "silence:"),
+        ("silence.update", "silence:"),
+        ("silence.delete", "silence:"),
     ] {
         by_admin(action, target);
     }
@@ -248,5 +299,133 @@ async fn every_security_action_is_audited_with_actor_target_outcome_and_address(
     assert_eq!(
         by_key.status, 403,
         "API keys do not read the audit log: {by_key:?}"
+    );
+}
+
+#[tokio::test]
+async fn dashboard_and_saved_query_changes_are_audited() {
+    let server = TestServer::start();
+    let api = server.api();
+    let admin = api.signup("boards").await;
+    let editor = api.add_user(&admin, "editor@boards.io", "editor").await;
+    let cred = editor.jwt();
+    let board = json!({"title": "Checkout", "panels": [{"id": "p1", "kind": "stat",
+        "query": "SELECT count(*) FROM logs", "layout": {"x": 0, "y": 0, "w": 6, "h": 4}}]});
+    let created = api
+        .post("/api/v1/dashboards", &cred, board.clone())
+        .await
+        .expect(201);
+    let id = created["id"].as_str().unwrap();
+    let mut changed = board.clone();
+    changed["title"] = json!("Checkout v2");
+    changed["version"] = json!(1);
+    api.send(
+        "PUT",
+        &format!("/api/v1/dashboards/{id}"),
+        &cred,
+        Some(changed),
+    )
+    .await
+    .expect(200);
+    api.post(
+        &format!("/api/v1/dashboards/{id}/versions/1/restore"),
+        &cred,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let imported = api
+        .post("/api/v1/dashboards/import", &cred, board)
+        .await
+        .expect(201);
+    let imported_id = imported["id"].as_str().unwrap();
+    api.delete(&format!("/api/v1/dashboards/{id}"), &cred)
+        .await
+        .expect(204);
+    let saved = api
+        .post(
+            "/api/v1/saved-queries",
+            &cred,
+            json!({"name": "errors", "query": "SELECT count(*) FROM logs"}),
+        )
+        .await
+        .expect(201);
+    let saved_id = saved["id"].as_str().unwrap();
+    let path = format!("/api/v1/saved-queries/{saved_id}");
+    api.send(
+        "PUT",
+        &path,
+        &cred,
+        Some(json!({"name": "all errors", "query": "SELECT count(*) FROM logs"})),
+    )
+    .await
+    .expect(200);
+    api.delete(&path, &cred).await.expect(204);
+    // Reading and running change nothing and are not audited.
+    api.get(&format!("/api/v1/dashboards/{imported_id}"), &cred)
+        .await
+        .expect(200);
+
+    let events = audit(&api, &admin).await;
+    let find = |action: &str, target: &str| -> Value {
+        events
+            .iter()
+            .find(|e| e["action"] == action && e["target"] == target)
+            .unwrap_or_else(|| panic!("no {action} on {target} in the audit log: {events:?}"))
+            .clone()
+    };
+    for (action, target, version) in [
+        ("dashboard.create", format!("dashboard:{id}"), Some(1)),
+        ("dashboard.update", format!("dashboard:{id}"), Some(2)),
+        ("dashboard.restore", format!("dashboard:{id}"), Some(3)),
+        (
+            "dashboard.import",
+            format!("dashboard:{imported_id}"),
+            Some(1),
+        ),
+        ("dashboard.delete", format!("dashboard:{id}"), Some(3)),
+        (
+            "saved_query.create",
+            format!("saved_query:{saved_id}"),
+            None,
+        ),
+        (
+            "saved_query.update",
+            format!("saved_query:{saved_id}"),
+            None,
+        ),
+        (
+            "saved_query.delete",
+            format!("saved_query:{saved_id}"),
+            None,
+        ),
+    ] {
+        let event = find(action, &target);
+        assert_eq!(event["outcome"], "success", "{event}");
+        assert_eq!(event["actor"]["kind"], "user", "{event}");
+        assert_eq!(event["actor"]["id"], editor.user_id.as_str(), "{event}");
+        assert_eq!(event["client_addr"], "127.0.0.1", "{event}");
+        if let Some(version) = version {
+            assert_eq!(event["detail"]["version"], version, "{event}");
+        }
+    }
+    assert_eq!(
+        find("dashboard.update", &format!("dashboard:{id}"))["detail"]["title"],
+        "Checkout v2"
+    );
+    assert_eq!(
+        find("dashboard.restore", &format!("dashboard:{id}"))["detail"]["restored_from"],
+        1
+    );
+    assert_eq!(
+        find("saved_query.update", &format!("saved_query:{saved_id}"))["detail"]["name"],
+        "all errors"
+    );
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e["action"].as_str().unwrap().starts_with("dashboard."))
+            .count(),
+        5
     );
 }

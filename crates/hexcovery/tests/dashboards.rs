@@ -43,7 +43,13 @@ async fn send_logs(server: &TestServer, key: &str, service: &str, records: &[(i6
 }
 
 /// `PUT` with an optional `If-Match`.
-async fn put(api: &Api, path: &str, session: &Session, if_match: Option<&str>, body: Value) -> Answer {
+async fn put(
+    api: &Api,
+    path: &str,
+    session: &Session,
+    if_match: Option<&str>,
+    body: Value,
+) -> Answer {
     let mut request = api
         .http
         .put(format!("{}{path}", api.base))
@@ -133,7 +139,10 @@ async fn dashboards_are_saved_by_version_and_keep_every_version() {
     let saved = put(&api, &path, &editor, Some("\"1\""), v2.clone()).await;
     assert_eq!(etag(&saved), "\"2\"");
     let saved = saved.expect(200);
-    assert_eq!((saved["version"].as_u64(), saved["title"].as_str()), (Some(2), Some("Checkout v2")));
+    assert_eq!(
+        (saved["version"].as_u64(), saved["title"].as_str()),
+        (Some(2), Some("Checkout v2"))
+    );
     // ...or the body does; a GET edited and sent back is accepted as it is.
     let mut edited = saved.clone();
     edited["panels"][0]["layout"]["w"] = json!(24);
@@ -202,7 +211,11 @@ async fn dashboards_are_saved_by_version_and_keep_every_version() {
         .await
         .expect_error(404, "not_found");
     let restored = api
-        .post(&format!("{path}/versions/2/restore"), &editor.jwt(), json!({}))
+        .post(
+            &format!("{path}/versions/2/restore"),
+            &editor.jwt(),
+            json!({}),
+        )
         .await;
     assert_eq!(etag(&restored), "\"4\"");
     let restored = restored.expect(200);
@@ -237,7 +250,10 @@ async fn dashboards_are_saved_by_version_and_keep_every_version() {
     assert_eq!(imported["version"], 1);
     let again = api
         .get(
-            &format!("/api/v1/dashboards/{}/export", imported["id"].as_str().unwrap()),
+            &format!(
+                "/api/v1/dashboards/{}/export",
+                imported["id"].as_str().unwrap()
+            ),
             &admin.jwt(),
         )
         .await
@@ -283,7 +299,10 @@ async fn dashboards_are_saved_by_version_and_keep_every_version() {
         .get("/api/v1/dashboards", &editor.jwt())
         .await
         .expect(200);
-    assert_eq!(titles(&list), ["Search latency", "Checkout v2", "Checkout v2"]);
+    assert_eq!(
+        titles(&list),
+        ["Search latency", "Checkout v2", "Checkout v2"]
+    );
     assert!(list["dashboards"][0].get("panels").is_none());
     assert_eq!(list["dashboards"][2]["version"], 4);
     let tagged = api
@@ -302,7 +321,10 @@ async fn dashboards_are_saved_by_version_and_keep_every_version() {
         .expect(200);
     let cursor = first["next_cursor"].as_str().unwrap();
     let second = api
-        .get(&format!("/api/v1/dashboards?limit=2&before={cursor}"), &editor.jwt())
+        .get(
+            &format!("/api/v1/dashboards?limit=2&before={cursor}"),
+            &editor.jwt(),
+        )
         .await
         .expect(200);
     assert_eq!(second["dashboards"][0]["id"], id.as_str());
@@ -350,7 +372,10 @@ async fn broken_documents_and_queries_are_refused_with_where() {
     .await;
     answer.expect_error(400, "oql_syntax");
     let error = &answer.body["error"];
-    assert_eq!((error["line"].as_u64(), error["column"].as_u64()), (Some(2), Some(25)));
+    assert_eq!(
+        (error["line"].as_u64(), error["column"].as_u64()),
+        (Some(2), Some(25))
+    );
     assert_eq!(error["field"], "panels[0].query");
     assert_eq!(error["panel"], "errors");
     // A time range: the dashboard's applies.
@@ -368,7 +393,10 @@ async fn broken_documents_and_queries_are_refused_with_where() {
     .await;
     answer.expect_error(400, "oql_unknown");
     assert!(
-        answer.body["error"]["message"].as_str().unwrap().contains("region"),
+        answer.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("region"),
         "{}",
         answer.body
     );
@@ -379,7 +407,8 @@ async fn broken_documents_and_queries_are_refused_with_where() {
     assert_eq!(answer.body["error"]["hint"], "did you mean `logs`?");
     // A variable's query is checked too, and may use only the variables before it.
     let mut body = checkout();
-    body["variables"][0]["query"] = json!("SELECT DISTINCT service FROM spans WHERE service = $env");
+    body["variables"][0]["query"] =
+        json!("SELECT DISTINCT service FROM spans WHERE service = $env");
     let answer = create(body).await;
     answer.expect_error(400, "oql_unknown");
     assert_eq!(answer.body["error"]["field"], "variables[0].query");
@@ -390,8 +419,14 @@ async fn broken_documents_and_queries_are_refused_with_where() {
         (json!({"title": ""}), "title"),
         (json!({"title": "x".repeat(201)}), "title"),
         (json!({"title": "t", "refresh": "1s"}), "refresh"),
-        (json!({"title": "t", "time": {"from": "now-1h", "to": "now-2h"}}), "time.to"),
-        (json!({"title": "t", "time": {"from": "last week", "to": "now"}}), "time.from"),
+        (
+            json!({"title": "t", "time": {"from": "now-1h", "to": "now-2h"}}),
+            "time.to",
+        ),
+        (
+            json!({"title": "t", "time": {"from": "last week", "to": "now"}}),
+            "time.from",
+        ),
         (
             json!({"title": "t", "variables": [{"name": "my-var", "kind": "text"}]}),
             "variables[0].name",
@@ -405,7 +440,11 @@ async fn broken_documents_and_queries_are_refused_with_where() {
         let answer = create(body.clone()).await;
         assert_eq!(answer.status, 400, "{body}: {}", answer.body);
         let got = answer.body["error"]["field"].as_str().unwrap_or("");
-        assert!(got == field || got.starts_with(field), "{body}: {}", answer.body);
+        assert!(
+            got == field || got.starts_with(field),
+            "{body}: {}",
+            answer.body
+        );
     }
     let mut layout = checkout();
     layout["panels"][0]["layout"] = json!({"x": 20, "y": 0, "w": 8, "h": 4});
@@ -435,7 +474,10 @@ async fn broken_documents_and_queries_are_refused_with_where() {
     assert_eq!(answer.body["error"]["field"], "panels");
 
     // Nothing was created.
-    let list = api.get("/api/v1/dashboards", &admin.jwt()).await.expect(200);
+    let list = api
+        .get("/api/v1/dashboards", &admin.jwt())
+        .await
+        .expect(200);
     assert_eq!(list["dashboards"], json!([]));
 }
 
@@ -450,11 +492,22 @@ async fn panels_run_over_the_dashboards_time_with_variables_bound() {
         &server,
         &key,
         "api",
-        &[(1, "ERROR", "a"), (2, "ERROR", "b"), (3, "INFO", "c"), (30, "ERROR", "old")],
+        &[
+            (1, "ERROR", "a"),
+            (2, "ERROR", "b"),
+            (3, "INFO", "c"),
+            (30, "ERROR", "old"),
+        ],
     )
     .await;
     send_logs(&server, &key, "web", &[(1, "ERROR", "d"), (2, "INFO", "e")]).await;
-    send_logs(&server, &key, "worker", &[(4, "ERROR", "f"), (500, "ERROR", "too old")]).await;
+    send_logs(
+        &server,
+        &key,
+        "worker",
+        &[(4, "ERROR", "f"), (500, "ERROR", "too old")],
+    )
+    .await;
 
     let body = json!({
         "title": "Errors",
@@ -494,11 +547,23 @@ async fn panels_run_over_the_dashboards_time_with_variables_bound() {
 
     // Values from the run, as parameters.
     assert_eq!(
-        count(run("count", json!({"variables": {"service": ["api"], "level": "error"}})).await),
+        count(
+            run(
+                "count",
+                json!({"variables": {"service": ["api"], "level": "error"}})
+            )
+            .await
+        ),
         3
     );
     assert_eq!(
-        count(run("count", json!({"variables": {"service": ["api", "web"], "level": "info"}})).await),
+        count(
+            run(
+                "count",
+                json!({"variables": {"service": ["api", "web"], "level": "info"}})
+            )
+            .await
+        ),
         2
     );
     // One value for a multi variable is a list of one.
@@ -512,7 +577,10 @@ async fn panels_run_over_the_dashboards_time_with_variables_bound() {
     // An empty body is a run with defaults.
     let empty = api
         .http
-        .post(format!("{}/api/v1/dashboards/{id}/panels/count/query", api.base))
+        .post(format!(
+            "{}/api/v1/dashboards/{id}/panels/count/query",
+            api.base
+        ))
         .bearer_auth(&viewer.access_token);
     assert_eq!(count(api.finish(empty).await), 5);
     // The body's range wins over the panel's and the dashboard's.
@@ -530,7 +598,13 @@ async fn panels_run_over_the_dashboards_time_with_variables_bound() {
         1
     );
     assert_eq!(
-        count(run("search", json!({"from": "now-12h", "variables": {"needle": "o"}})).await),
+        count(
+            run(
+                "search",
+                json!({"from": "now-12h", "variables": {"needle": "o"}})
+            )
+            .await
+        ),
         2
     );
     assert_eq!(
@@ -642,7 +716,9 @@ async fn a_dashboard_draws_the_annotations_its_filter_matches() {
         let cred = admin.jwt();
         async move {
             let body = json!({"title": "t", "annotations": annotations});
-            api.post("/api/v1/dashboards", &cred, body).await.expect(201)["id"]
+            api.post("/api/v1/dashboards", &cred, body)
+                .await
+                .expect(201)["id"]
                 .as_str()
                 .unwrap()
                 .to_string()
@@ -653,7 +729,10 @@ async fn a_dashboard_draws_the_annotations_its_filter_matches() {
         let cred = admin.jwt();
         async move {
             let answer = api
-                .get(&format!("/api/v1/dashboards/{id}/annotations{query}"), &cred)
+                .get(
+                    &format!("/api/v1/dashboards/{id}/annotations{query}"),
+                    &cred,
+                )
                 .await
                 .expect(200);
             assert_eq!(answer["alert_transitions"], json!([]), "{answer}");
@@ -666,24 +745,36 @@ async fn a_dashboard_draws_the_annotations_its_filter_matches() {
         }
     };
     let deploys = create(json!({"names": ["deploy/*"]})).await;
-    assert_eq!(drawn(deploys.clone(), "").await, ["deploy/api 10", "deploy/web 20"]);
+    assert_eq!(
+        drawn(deploys.clone(), "").await,
+        ["deploy/api 10", "deploy/web 20"]
+    );
     assert_eq!(
         drawn(deploys.clone(), "?from=now-12h").await,
         ["deploy/api 10", "deploy/web 20", "deploy/api 600"]
     );
-    assert_eq!(drawn(deploys.clone(), "?from=now-15m&to=now").await, ["deploy/api 10"]);
+    assert_eq!(
+        drawn(deploys.clone(), "?from=now-15m&to=now").await,
+        ["deploy/api 10"]
+    );
     let prod = create(json!({"names": [], "tags": ["prod"]})).await;
     assert_eq!(drawn(prod, "").await, ["deploy/api 10", "incident 30"]);
     let exact = create(json!({"names": ["incident", "deploy/w*"]})).await;
     assert_eq!(drawn(exact, "").await, ["deploy/web 20", "incident 30"]);
     let all = create(json!({})).await;
     assert_eq!(drawn(all.clone(), "").await.len(), 3);
-    api.get(&format!("/api/v1/dashboards/{all}/annotations?from=soon"), &admin.jwt())
-        .await
-        .expect_error(400, "invalid_field");
-    api.get(&format!("/api/v1/dashboards/{all}/annotations?name=x"), &admin.jwt())
-        .await
-        .expect_error(400, "invalid_query");
+    api.get(
+        &format!("/api/v1/dashboards/{all}/annotations?from=soon"),
+        &admin.jwt(),
+    )
+    .await
+    .expect_error(400, "invalid_field");
+    api.get(
+        &format!("/api/v1/dashboards/{all}/annotations?name=x"),
+        &admin.jwt(),
+    )
+    .await
+    .expect_error(400, "invalid_query");
 }
 
 #[tokio::test]
@@ -712,9 +803,13 @@ async fn viewers_read_and_run_editors_write_keys_stay_out() {
             .await
             .expect_error(403, "user_session_required");
     }
-    api.post(&format!("{path}/panels/errors/query"), &viewer.jwt(), json!({}))
-        .await
-        .expect(200);
+    api.post(
+        &format!("{path}/panels/errors/query"),
+        &viewer.jwt(),
+        json!({}),
+    )
+    .await
+    .expect(200);
     api.post("/api/v1/dashboards", &viewer.jwt(), checkout())
         .await
         .expect_error(403, "insufficient_role");
@@ -724,9 +819,13 @@ async fn viewers_read_and_run_editors_write_keys_stay_out() {
     put(&api, &path, &viewer, Some("\"1\""), checkout())
         .await
         .expect_error(403, "insufficient_role");
-    api.post(&format!("{path}/versions/1/restore"), &viewer.jwt(), json!({}))
-        .await
-        .expect_error(403, "insufficient_role");
+    api.post(
+        &format!("{path}/versions/1/restore"),
+        &viewer.jwt(),
+        json!({}),
+    )
+    .await
+    .expect_error(403, "insufficient_role");
     api.delete(&path, &viewer.jwt())
         .await
         .expect_error(403, "insufficient_role");

@@ -106,6 +106,10 @@ async fn another_orgs_ids_answer_404_on_every_by_id_route() {
             "/api/v1/notification-channels/{id}/deliveries",
             channel_b.as_str(),
         ),
+        (
+            "/api/v1/notification-channels/{id}/test",
+            channel_b.as_str(),
+        ),
         ("/api/v1/annotations/{id}", annotation_b.as_str()),
         ("/api/v1/users/{id}", viewer_b.user_id.as_str()),
         ("/api/v1/api-keys/{id}", key_b.as_str()),
@@ -116,10 +120,10 @@ async fn another_orgs_ids_answer_404_on_every_by_id_route() {
     let mut checked = 0;
     // Pings name a monitor of the caller's own org: org A pinging "b-backup" is A's own
     // monitor of that name (checked below), not a way into B's.
-    for (method, path, _) in route_policies()
-        .into_iter()
-        .filter(|(_, p, _)| p.contains('{') && !p.starts_with("/api/v1/heartbeat/"))
-    {
+    for (method, path, _) in route_policies().into_iter().filter(|(_, p, _)| {
+        // Dashboards and saved queries have a walk of their own, below.
+        p.contains('{') && !p.starts_with("/api/v1/heartbeat/") && !dashboard_path(p)
+    }) {
         let b_id = ids.get(path).unwrap_or_else(|| {
             panic!("add {path} to this test: which of org B's objects does it take?")
         });
@@ -169,11 +173,15 @@ async fn another_orgs_ids_answer_404_on_every_by_id_route() {
         );
         checked += 1;
     }
-    assert_eq!(
-        checked,
-        ids.len() + 6,
-        "PATCH and DELETE users; DELETE keys, invites, sessions, channels; GET deliveries; GET, PUT and DELETE annotations; GET, PATCH and DELETE heartbeats; PATCH and DELETE teams"
-    );
+    // Every by-id route of the table was tried, and every path of `ids` has such a route.
+    let by_id_routes = route_policies()
+        .into_iter()
+        .filter(|(_, p, _)| {
+            p.contains('{') && !p.starts_with("/api/v1/heartbeat/") && !dashboard_path(p)
+        })
+        .count();
+    assert_eq!(checked, by_id_routes);
+    assert!(checked > ids.len(), "several methods share a path");
     let teams_b = api.get("/api/v1/teams", &admin_b.jwt()).await.expect(200);
     assert_eq!(teams_b["teams"][0]["name"], "b-team");
     let channels = api
@@ -312,4 +320,133 @@ fn silence_body() -> serde_json::Value {
         "matchers": [{"label": "service", "op": "=", "value": "checkout"}],
         "ends_at": (chrono::Utc::now() + chrono::TimeDelta::hours(1)).to_rfc3339(),
     })
+}
+
+/// Paths [`another_orgs_dashboards_and_saved_queries_answer_404`] walks.
+fn dashboard_path(path: &str) -> bool {
+    path.starts_with("/api/v1/dashboards/") || path.starts_with("/api/v1/saved-queries/")
+}
+
+#[tokio::test]
+async fn another_orgs_dashboards_and_saved_queries_answer_404() {
+    let server = TestServer::start();
+    let api = server.api();
+    let admin_a = api.signup("dash-a").await;
+    let admin_b = api.signup("dash-b").await;
+    let dashboard = json!({
+        "title": "b's board",
+        "variables": [{"name": "env", "kind": "custom", "options": ["prod"], "default": "prod"}],
+        "panels": [{"id": "p1", "kind": "stat", "query": "SELECT count(*) FROM logs",
+                    "layout": {"x": 0, "y": 0, "w": 6, "h": 4}}]
+    });
+    let dashboard_b = api
+        .post("/api/v1/dashboards", &admin_b.jwt(), dashboard.clone())
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let saved = json!({"name": "b's query", "query": "SELECT count(*) FROM logs"});
+    let saved_b = api
+        .post("/api/v1/saved-queries", &admin_b.jwt(), saved.clone())
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let mut checked = 0;
+    for (method, path, _) in route_policies()
+        .into_iter()
+        .filter(|(_, p, _)| p.contains('{') && dashboard_path(p))
+    {
+        let b_id = if path.starts_with("/api/v1/saved-queries/") {
+            &saved_b
+        } else {
+            &dashboard_b
+        };
+        // A body valid for the route, so only the id can make the answer a 404.
+        let body = match (method.as_str(), path) {
+            ("PUT", p) if p.starts_with("/api/v1/saved-queries/") => Some(saved.clone()),
+            ("PUT", _) => {
+                let mut body = dashboard.clone();
+                body["version"] = json!(1);
+                Some(body)
+            }
+            ("POST", _) => Some(json!({})),
+            _ => None,
+        };
+        let concrete = |id: &str| {
+            path.replace("{id}", id)
+                .replace("{n}", "1")
+                .replace("{panel_id}", "p1")
+                .replace("{name}", "env")
+        };
+        let foreign = api
+            .send(
+                method.as_str(),
+                &concrete(b_id),
+                &admin_a.jwt(),
+                body.clone(),
+            )
+            .await;
+        let missing = api
+            .send(
+                method.as_str(),
+                &concrete(MISSING_ID),
+                &admin_a.jwt(),
+                body.clone(),
+            )
+            .await;
+        assert_eq!(
+            foreign.status.as_u16(),
+            404,
+            "{method} {path} with org B's id: {}",
+            foreign.body
+        );
+        assert_eq!(
+            foreign.body, missing.body,
+            "{method} {path}: org B's id must look exactly like a missing one"
+        );
+        // The same request on B's own object works: the id, not the request, made the 404.
+        if method != "DELETE" {
+            let own = api
+                .send(method.as_str(), &concrete(b_id), &admin_b.jwt(), body)
+                .await;
+            assert!(
+                own.status.is_success(),
+                "{method} {path} for org B: {}",
+                own.body
+            );
+        }
+        checked += 1;
+    }
+    assert_eq!(
+        checked, 13,
+        "GET, PUT, DELETE saved queries and dashboards; a dashboard's export, versions, version, restore, panel run, variable options and annotations"
+    );
+    // B's objects are B's alone: its own PUT and restore made versions 2 and 3.
+    let board = api
+        .get(&format!("/api/v1/dashboards/{dashboard_b}"), &admin_b.jwt())
+        .await
+        .expect(200);
+    assert_eq!(
+        (board["title"].as_str(), board["version"].as_u64()),
+        (Some("b's board"), Some(3))
+    );
+    let saved = api
+        .get(&format!("/api/v1/saved-queries/{saved_b}"), &admin_b.jwt())
+        .await
+        .expect(200);
+    assert_eq!(saved["name"], "b's query");
+    let a_lists = api
+        .get("/api/v1/dashboards", &admin_a.jwt())
+        .await
+        .expect(200);
+    assert_eq!(a_lists["dashboards"], json!([]));
+    let a_lists = api
+        .get("/api/v1/saved-queries", &admin_a.jwt())
+        .await
+        .expect(200);
+    assert_eq!(a_lists["saved_queries"], json!([]));
 }

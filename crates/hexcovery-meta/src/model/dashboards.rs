@@ -252,5 +252,7 @@ pub struct DashboardCaps {
 pub enum VersionedWrite<T> {
     Written(T),
     /// Someone saved another version first: the edit was made on a stale copy.
-    Stale { current: u32 },
+    Stale {
+        current: u32,
+    },
 }

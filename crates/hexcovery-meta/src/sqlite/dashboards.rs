@@ -106,7 +106,9 @@ fn version_info_from_row(row: &SqliteRow) -> MetaResult<DashboardVersionInfo> {
 fn too_many(code: &'static str, what: &str, max: u32) -> MetaError {
     MetaError::Conflict {
         code,
-        message: format!("the organization already has {max} {what}, the most it may keep; delete some first"),
+        message: format!(
+            "the organization already has {max} {what}, the most it may keep; delete some first"
+        ),
     }
 }
 
@@ -263,10 +265,7 @@ impl SqliteMetastore {
             });
         };
         let next = u32::try_from(next).context("version out of range")?;
-        keep_version(
-            &mut tx, org_id, id, next, &document, by, now, restore, caps,
-        )
-        .await?;
+        keep_version(&mut tx, org_id, id, next, &document, by, now, restore, caps).await?;
         let saved = fetch_dashboard(&mut tx, org_id, id).await?;
         tx.commit().await?;
         Ok(VersionedWrite::Written(saved))
@@ -502,16 +501,8 @@ impl DashboardStore for SqliteMetastore {
         updated_by: &str,
         caps: DashboardCaps,
     ) -> MetaResult<VersionedWrite<Dashboard>> {
-        self.save_dashboard(
-            org_id,
-            id,
-            expected,
-            None,
-            Some(version),
-            updated_by,
-            caps,
-        )
-        .await
+        self.save_dashboard(org_id, id, expected, None, Some(version), updated_by, caps)
+            .await
     }
 
     async fn delete_dashboard(&self, org_id: Uuid, id: Uuid) -> MetaResult<Dashboard> {

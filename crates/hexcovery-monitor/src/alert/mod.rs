@@ -23,7 +23,7 @@ pub use preview::{Aggregate, BucketSeries, PreviewTick, WindowError, preview, wi
 pub use rule::{
     AlertDuration, AlertRule, Condition, ErrorPolicy, NoDataPolicy, Op, Reducer, Severity,
 };
-pub use series::{Series, SeriesError, reduce, series_from_result};
+pub use series::{Series, SeriesError, bucket_series_from_result, reduce, series_from_result};
 pub use silence::{MatchOp, Matcher, Silence};
 pub use template::{
     TemplateContext, format_value, render as render_template, validate as validate_template,

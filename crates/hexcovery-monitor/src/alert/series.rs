@@ -1,8 +1,10 @@
 //! A rule's query result → its series: one value per label set. The value is the column
 //! named `value`, else the last numeric column; the labels are the other columns except a
 //! `bucket()` column; the rows of one label set across buckets are folded by the reducer in
-//! bucket order.
+//! bucket order. A result bucketed over a long range (the preview's fast path) gives
+//! per-bucket series labelled and valued the same way.
 
+use super::preview::BucketSeries;
 use super::rule::Reducer;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -38,6 +40,9 @@ pub enum SeriesError {
         "the column `{name}` is {ty}, but the value an alert compares must be a number (integer or float)"
     )]
     ValueNotNumeric { name: String, ty: String },
+    /// A bucketed result whose bucket column holds something that is not an RFC 3339 time.
+    #[error("the bucket column holds {0}, which is not a time")]
+    BucketNotTime(String),
 }
 
 fn is_numeric(ty: &str) -> bool {
@@ -115,6 +120,35 @@ fn label_value(cell: &Value) -> Option<String> {
 /// A row's bucket time (if it has a readable one) and value.
 type Point = (Option<DateTime<Utc>>, f64);
 
+/// The labels of a row: every column but the value and the bucket, stringified (null cells
+/// left out).
+fn row_labels(
+    columns: &[(&str, &str)],
+    row: &[Value],
+    value_at: usize,
+    bucket: Option<usize>,
+) -> BTreeMap<String, String> {
+    let null = Value::Null;
+    columns
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != value_at && Some(*i) != bucket)
+        .filter_map(|(i, (name, _))| {
+            let cell = row.get(i).unwrap_or(&null);
+            Some(((*name).to_string(), label_value(cell)?))
+        })
+        .collect()
+}
+
+fn bucket_time(cell: &Value) -> Option<DateTime<Utc>> {
+    match cell {
+        Value::String(s) => DateTime::parse_from_rfc3339(s)
+            .ok()
+            .map(|t| t.with_timezone(&Utc)),
+        _ => None,
+    }
+}
+
 /// Folds `values` (in bucket order) with `reducer`; `None` for no values.
 pub fn reduce(reducer: Reducer, values: &[f64]) -> Option<f64> {
     let (first, last) = (values.first()?, values.last()?);
@@ -147,18 +181,8 @@ pub fn series_from_result(
         let Some(value) = number(cell(value_at)) else {
             continue;
         };
-        let labels = columns
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| *i != value_at && Some(*i) != bucket)
-            .filter_map(|(i, (name, _))| Some(((*name).to_string(), label_value(cell(i))?)))
-            .collect();
-        let time = bucket.and_then(|b| match cell(b) {
-            Value::String(s) => DateTime::parse_from_rfc3339(s)
-                .ok()
-                .map(|t| t.with_timezone(&Utc)),
-            _ => None,
-        });
+        let labels = row_labels(columns, row, value_at, bucket);
+        let time = bucket.and_then(|b| bucket_time(cell(b)));
         groups.entry(labels).or_default().push((time, value));
     }
     Ok(groups
@@ -172,6 +196,38 @@ pub fn series_from_result(
                 value: reduce(reducer, &values)?,
             })
         })
+        .collect())
+}
+
+/// The per-bucket series of a result bucketed over a long range (the preview's fast path:
+/// the rule's query with a time-bucket key at column `bucket`), labelled, valued and skipped
+/// exactly as [`series_from_result`] does for one window's result, so combining a window's
+/// buckets ([`window_outcomes`](super::window_outcomes)) gives the series that window's own
+/// result would. Unlike there, a label set none of whose rows has a value is kept, with no
+/// buckets (absent from every window, as it would be), so the caller can count every label
+/// set the result holds. Ordered by labels; a label set's buckets in row order.
+pub fn bucket_series_from_result(
+    columns: &[(&str, &str)],
+    rows: &[Vec<Value>],
+    bucket: usize,
+) -> Result<Vec<BucketSeries>, SeriesError> {
+    let value_at = value_column(columns, Some(bucket))?;
+    let mut groups: BTreeMap<BTreeMap<String, String>, Vec<(DateTime<Utc>, f64)>> =
+        BTreeMap::new();
+    let null = Value::Null;
+    for row in rows {
+        let labels = row_labels(columns, row, value_at, Some(bucket));
+        let buckets = groups.entry(labels).or_default();
+        let Some(value) = number(row.get(value_at).unwrap_or(&null)) else {
+            continue;
+        };
+        let cell = row.get(bucket).unwrap_or(&null);
+        let start = bucket_time(cell).ok_or_else(|| SeriesError::BucketNotTime(cell.to_string()))?;
+        buckets.push((start, value));
+    }
+    Ok(groups
+        .into_iter()
+        .map(|(labels, buckets)| BucketSeries { labels, buckets })
         .collect())
 }
 
@@ -309,6 +365,67 @@ mod tests {
         // Without a bucket column the time is just a label.
         let unbucketed = series_from_result(&columns, &result, None, Reducer::Last).unwrap();
         assert_eq!(unbucketed.len(), 4);
+    }
+
+    #[test]
+    fn bucketed_results_label_and_value_rows_as_one_window_would() {
+        let columns = [
+            ("bucket", "timestamp"),
+            ("service", "string"),
+            ("code", "integer"),
+            ("value", "integer"),
+        ];
+        let result = rows(json!([
+            ["2026-11-22T10:01:00Z", "a", 500, 4],
+            ["2026-11-22T10:00:00Z", "a", 500, 1],
+            ["2026-11-22T10:00:00Z", null, 200, 2],
+            ["2026-11-22T10:02:00Z", "b", 500, null]
+        ]));
+        let at = |m: u32| {
+            DateTime::parse_from_rfc3339(&format!("2026-11-22T10:0{m}:00Z"))
+                .unwrap()
+                .with_timezone(&Utc)
+        };
+        let labels = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let series = bucket_series_from_result(&columns, &result, 0).unwrap();
+        assert_eq!(
+            series,
+            [
+                BucketSeries {
+                    labels: labels(&[("code", "200")]),
+                    buckets: vec![(at(0), 2.0)]
+                },
+                BucketSeries {
+                    labels: labels(&[("code", "500"), ("service", "a")]),
+                    buckets: vec![(at(1), 4.0), (at(0), 1.0)]
+                },
+                // Kept, without buckets: no row of it has a value.
+                BucketSeries {
+                    labels: labels(&[("code", "500"), ("service", "b")]),
+                    buckets: vec![]
+                },
+            ]
+        );
+        // The labels are those a window's own result gives (bucket column dropped).
+        let window = rows(json!([["a", 500, 5], [null, 200, 2]]));
+        let from_window =
+            series_from_result(&columns[1..], &window, None, Reducer::Last).unwrap();
+        let label_sets: Vec<_> = from_window.iter().map(|s| s.labels.clone()).collect();
+        assert_eq!(label_sets, [series[0].labels.clone(), series[1].labels.clone()]);
+        // The same value-column rules; a bucket that is not a time is refused.
+        assert!(matches!(
+            bucket_series_from_result(&[("bucket", "timestamp"), ("s", "string")], &[], 0),
+            Err(SeriesError::NoNumericColumn(_))
+        ));
+        assert_eq!(
+            bucket_series_from_result(&columns, &rows(json!([[7, "a", 1, 1]])), 0),
+            Err(SeriesError::BucketNotTime("7".into()))
+        );
     }
 
     #[test]

@@ -630,23 +630,8 @@ pub async fn preview(
 }
 
 /// A request's time bound: RFC 3339, epoch milliseconds, `now` or `now-<duration>`.
-fn request_bound(
-    field: &'static str,
-    value: &Value,
-    now: DateTime<Utc>,
-) -> ApiResult<DateTime<Utc>> {
-    if let Value::String(text) = value {
-        let text = text.trim();
-        if text == "now" {
-            return Ok(now);
-        }
-        if let Some(ago) = text.strip_prefix("now-") {
-            let ago = hexcovery_monitor::parse_duration(ago)
-                .map_err(|e| ApiError::invalid_field(field, format!("{text:?}: {}", e.0)))?;
-            return Ok(now - ago);
-        }
-    }
-    super::annotations::instant(field, value)
+fn request_bound(field: &'static str, value: &Value, now: DateTime<Utc>) -> ApiResult<DateTime<Utc>> {
+    hexcovery_query::parse_bound(field, value, now).map_err(|e| ApiError::invalid_field(field, e.message))
 }
 
 /// An error about a field inside `outer` names it there (`rule.condition.op`).

@@ -19,6 +19,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+/// Most channels one org may have.
+const MAX_CHANNELS_PER_ORG: usize = 100;
 /// Most addresses one email channel sends to.
 const MAX_EMAILS: usize = 50;
 
@@ -161,6 +163,13 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let user = &session.user;
     let new = new_channel(&state, body, user.email.clone())?;
+    if state.meta.list_notification_channels(user.org_id).await?.len() >= MAX_CHANNELS_PER_ORG {
+        return Err(ApiError::new(
+            crate::error::ErrorClass::Conflict,
+            "too_many_channels",
+            format!("an organization may have at most {MAX_CHANNELS_PER_ORG} notification channels"),
+        ));
+    }
     let channel = state
         .meta
         .create_notification_channel(user.org_id, new, chrono::Utc::now())
@@ -220,4 +229,43 @@ pub async fn deliveries(
     }
     let deliveries = state.meta.list_deliveries(org, id, 100).await?;
     Ok(Json(json!({ "deliveries": deliveries })))
+}
+
+/// `POST /api/v1/notification-channels/{id}/test`: a test message through the channel's
+/// queue (webhook and Slack deliveries, or an email per address), so an admin sees it arrive
+/// and can read its outcome under the channel's deliveries.
+pub async fn test(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    SignedInUser(session): SignedInUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let user = &session.user;
+    let channel = state
+        .meta
+        .list_notification_channels(user.org_id)
+        .await?
+        .into_iter()
+        .find(|c| c.id == id)
+        .ok_or_else(|| ApiError::not_found("notification channel"))?;
+    let now = state.clock.now();
+    let (deliveries, emails) = hexcovery_alerting::channel_test_messages(
+        &channel,
+        &state.config.public_url,
+        state.mailer.is_some(),
+        now,
+    );
+    let queued = deliveries.len() + emails.len();
+    state
+        .meta
+        .queue_messages(user.org_id, deliveries, emails, now)
+        .await?;
+    state
+        .audit(
+            NewAuditEvent::success(user.org_id, Actor::user(user), "notification_channel.test")
+                .target(format!("notification_channel:{id}"))
+                .client(client),
+        )
+        .await;
+    Ok((StatusCode::ACCEPTED, Json(json!({ "queued": queued }))))
 }

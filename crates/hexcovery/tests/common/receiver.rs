@@ -27,8 +27,11 @@ impl Receiver {
                 let (log, script) = (log.clone(), script.clone());
                 async move {
                     log.lock().unwrap().push((headers, body));
-                    let (status, retry_after) =
-                        script.lock().unwrap().pop_front().unwrap_or((StatusCode::OK, None));
+                    let (status, retry_after) = script
+                        .lock()
+                        .unwrap()
+                        .pop_front()
+                        .unwrap_or((StatusCode::OK, None));
                     let mut response = status.into_response();
                     if let Some(secs) = retry_after {
                         response

@@ -51,7 +51,10 @@ pub enum Recipients {
 
 /// An SMTP server on `listener` speaking just enough of RFC 5321 (EHLO, AUTH PLAIN, MAIL,
 /// RCPT, DATA, RSET, NOOP, QUIT) for one client; every accepted message goes to the channel.
-pub fn fake_smtp(listener: TcpListener, recipients: Recipients) -> mpsc::UnboundedReceiver<Received> {
+pub fn fake_smtp(
+    listener: TcpListener,
+    recipients: Recipients,
+) -> mpsc::UnboundedReceiver<Received> {
     let (tx, rx) = mpsc::unbounded_channel();
     tokio::spawn(async move {
         while let Ok((socket, _)) = listener.accept().await {
@@ -123,4 +126,3 @@ pub async fn next_mail(inbox: &mut mpsc::UnboundedReceiver<Received>) -> Receive
         .expect("the server sends the email")
         .expect("the SMTP server is running")
 }
-
