@@ -29,7 +29,11 @@ impl RunQuery for EngineQueries {
         let request = QueryRequest::new(query)
             .with_range(from, to)
             .without_time_range();
-        match self.engine.run_background(&self.store, org, &request, to).await {
+        match self
+            .engine
+            .run_background(&self.store, org, &request, to)
+            .await
+        {
             Ok(answer) => {
                 let columns = columns(&answer);
                 Ok(QueryResult {
@@ -53,7 +57,11 @@ impl RunQuery for EngineQueries {
     ) -> Result<Option<BucketedResult>, QueryFailure> {
         let checked = self
             .engine
-            .check(&self.store, org, &CheckRequest::new(query).without_time_range())
+            .check(
+                &self.store,
+                org,
+                &CheckRequest::new(query).without_time_range(),
+            )
             .await
             .map_err(|e| failure(org, e))?;
         let aggregate = match checked.value_aggregate {
@@ -106,9 +114,7 @@ fn failure(org: Uuid, error: QueryError) -> QueryFailure {
         QueryError::Invalid { line, column, .. } => {
             format!("{error} (line {line}, column {column})")
         }
-        QueryError::Internal(_) => {
-            "the query failed inside the server; it has been logged".into()
-        }
+        QueryError::Internal(_) => "the query failed inside the server; it has been logged".into(),
         _ => error.to_string(),
     };
     if let QueryError::Internal(e) = &error {

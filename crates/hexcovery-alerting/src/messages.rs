@@ -134,7 +134,10 @@ pub fn channel_test_messages(
     let labels = std::collections::BTreeMap::from([("alertname".to_string(), name.clone())]);
     let notification = test_notification(
         labels,
-        format!("A test message for the notification channel {:?}.", channel.name),
+        format!(
+            "A test message for the notification channel {:?}.",
+            channel.name
+        ),
         now,
     );
     render(

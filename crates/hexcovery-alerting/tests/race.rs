@@ -11,15 +11,21 @@ use serde_json::json;
 use std::sync::Arc;
 
 fn minute(m: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp(1_800_000_000 - 1_800_000_000 % 60, 0).unwrap() + TimeDelta::minutes(m)
+    // 1_800_000_000 s is a whole minute.
+    DateTime::from_timestamp(1_800_000_000, 0).unwrap() + TimeDelta::minutes(m)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_evaluators_racing_for_a_tick_evaluate_it_once() {
     let dir = tempfile::tempdir().unwrap();
-    let meta: Arc<dyn Metastore> =
-        Arc::new(SqliteMetastore::open(&dir.path().join("meta.db")).await.unwrap());
-    let store = TelemetryStore::open(StoreConfig::new(dir.path())).await.unwrap();
+    let meta: Arc<dyn Metastore> = Arc::new(
+        SqliteMetastore::open(&dir.path().join("meta.db"))
+            .await
+            .unwrap(),
+    );
+    let store = TelemetryStore::open(StoreConfig::new(dir.path()))
+        .await
+        .unwrap();
     let queries: Arc<dyn RunQuery> = Arc::new(EngineQueries {
         engine: QueryEngine::new(QueryLimits::default()).unwrap(),
         store,
@@ -70,7 +76,13 @@ async fn two_evaluators_racing_for_a_tick_evaluate_it_once() {
         assert_eq!(one.run_due(minute(tick)).await.unwrap().evaluated, 0);
     }
     let rules = meta
-        .list_alert_rules(org.id, Page { limit: 100, before: None })
+        .list_alert_rules(
+            org.id,
+            Page {
+                limit: 100,
+                before: None,
+            },
+        )
         .await
         .unwrap();
     assert!(rules.iter().all(|r| r.last_eval_at == Some(minute(3))

@@ -27,8 +27,7 @@ pub trait AlertStore: Send + Sync + 'static {
     ) -> MetaResult<AlertRuleRecord>;
     async fn count_alert_rules(&self, org_id: Uuid) -> MetaResult<u64>;
     /// Newest first.
-    async fn list_alert_rules(&self, org_id: Uuid, page: Page)
-    -> MetaResult<Vec<AlertRuleRecord>>;
+    async fn list_alert_rules(&self, org_id: Uuid, page: Page) -> MetaResult<Vec<AlertRuleRecord>>;
     async fn get_alert_rule(&self, org_id: Uuid, id: Uuid) -> MetaResult<AlertRuleRecord>;
     /// Replaces a rule's fields. With `reset`, its instances are removed, its generation
     /// bumped (an evaluation in flight then records nothing) and it is next due at

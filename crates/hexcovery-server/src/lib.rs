@@ -126,6 +126,7 @@ pub async fn serve(
         usage: usage::UsageMeter::default(),
         queries: queries.clone(),
         alert_queries: alert_queries.clone(),
+        previews: Arc::default(),
         secrets: Arc::new(hexcovery_auth::SecretBox::new(
             server_key.derive("notification-secrets"),
         )),

@@ -265,6 +265,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn heartbeat_events_become_one_line_slack_messages() {
+        let payload = json!({"type": "heartbeat.down", "monitor": "nightly-backup",
+            "from": "late", "to": "down", "at": "2026-11-22T11:05:00Z", "event_id": "e"});
+        let slack: serde_json::Value =
+            serde_json::from_str(&heartbeat_slack(&payload.to_string())).unwrap();
+        assert_eq!(
+            slack,
+            json!({"text": "[DOWN] heartbeat nightly-backup is down (was late) since 2026-11-22T11:05:00Z"})
+        );
+        // A payload that is not what a heartbeat sends still gives a message, not a panic.
+        let odd: serde_json::Value = serde_json::from_str(&heartbeat_slack("not json")).unwrap();
+        assert!(odd["text"].as_str().unwrap().contains("heartbeat ?"));
+    }
+
+    #[test]
     fn signatures_are_hmac_sha256_of_timestamp_and_body() {
         // RFC 4231 test case 2: key "Jefe", data "what do ya want for nothing?".
         assert_eq!(

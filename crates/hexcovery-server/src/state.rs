@@ -21,6 +21,9 @@ pub struct AppState {
     /// Runs alert queries over a rule's window on the engine's background slots (the
     /// evaluator and previews).
     pub alert_queries: Arc<dyn hexcovery_alerting::RunQuery>,
+    /// Orgs with a backtest preview running: one at a time per org, so a loop of previews
+    /// cannot hold the background query slots the evaluator needs.
+    pub previews: Arc<std::sync::Mutex<std::collections::HashSet<uuid::Uuid>>>,
     pub clock: Clock,
     /// Seals secrets the server must read back (webhook signing secrets).
     pub secrets: Arc<hexcovery_auth::SecretBox>,

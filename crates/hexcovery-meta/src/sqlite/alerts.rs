@@ -110,14 +110,14 @@ impl SqliteMetastore {
             rule_columns!(),
             " FROM alert_rules WHERE org_id = ? AND id = ?"
         ))
-            .bind(org_id.to_string())
-            .bind(id.to_string())
-            .fetch_optional(&self.writer)
-            .await?
-            .as_ref()
-            .map(rule_from_row)
-            .transpose()?
-            .ok_or(MetaError::NotFound("alert_rule"))
+        .bind(org_id.to_string())
+        .bind(id.to_string())
+        .fetch_optional(&self.writer)
+        .await?
+        .as_ref()
+        .map(rule_from_row)
+        .transpose()?
+        .ok_or(MetaError::NotFound("alert_rule"))
     }
 }
 
@@ -129,43 +129,43 @@ async fn queue_in(
     emails: &[NewAlertEmail],
     now: DateTime<Utc>,
 ) -> MetaResult<()> {
-        for delivery in deliveries {
-            // Only channels still in the org receive it (one may have been deleted since).
-            sqlx::query(
-                "INSERT INTO notification_deliveries (id, org_id, channel_id, event, payload, \
+    for delivery in deliveries {
+        // Only channels still in the org receive it (one may have been deleted since).
+        sqlx::query(
+            "INSERT INTO notification_deliveries (id, org_id, channel_id, event, payload, \
                  status, attempts, next_attempt_at, created_at) \
                  SELECT ?1, org_id, id, ?2, ?3, 'pending', 0, ?4, ?4 \
                  FROM notification_channels WHERE id = ?5 AND org_id = ?6",
-            )
-            .bind(Uuid::now_v7().to_string())
-            .bind(&delivery.event)
-            .bind(&delivery.payload)
-            .bind(ms(now))
-            .bind(delivery.channel_id.to_string())
-            .bind(org_id)
-            .execute(&mut **tx)
-            .await?;
-        }
-        for email in emails {
-            sqlx::query(
-                "INSERT INTO outbox (id, org_id, created_at, recipient, subject, body, status, \
+        )
+        .bind(Uuid::now_v7().to_string())
+        .bind(&delivery.event)
+        .bind(&delivery.payload)
+        .bind(ms(now))
+        .bind(delivery.channel_id.to_string())
+        .bind(org_id)
+        .execute(&mut **tx)
+        .await?;
+    }
+    for email in emails {
+        sqlx::query(
+            "INSERT INTO outbox (id, org_id, created_at, recipient, subject, body, status, \
                  attempts, next_attempt_at, html_body, message_id, in_reply_to) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, CASE WHEN ?10 THEN 'pending' ELSE 'not_sent' END, \
                  0, CASE WHEN ?10 THEN ?3 END, ?7, ?8, ?9)",
-            )
-            .bind(Uuid::now_v7().to_string())
-            .bind(org_id)
-            .bind(ms(now))
-            .bind(&email.recipient)
-            .bind(&email.subject)
-            .bind(&email.text)
-            .bind(&email.html)
-            .bind(&email.message_id)
-            .bind(&email.in_reply_to)
-            .bind(email.send)
-            .execute(&mut **tx)
-            .await?;
-        }
+        )
+        .bind(Uuid::now_v7().to_string())
+        .bind(org_id)
+        .bind(ms(now))
+        .bind(&email.recipient)
+        .bind(&email.subject)
+        .bind(&email.text)
+        .bind(&email.html)
+        .bind(&email.message_id)
+        .bind(&email.in_reply_to)
+        .bind(email.send)
+        .execute(&mut **tx)
+        .await?;
+    }
     Ok(())
 }
 
@@ -215,11 +215,7 @@ impl AlertStore for SqliteMetastore {
         Ok(n as u64)
     }
 
-    async fn list_alert_rules(
-        &self,
-        org_id: Uuid,
-        page: Page,
-    ) -> MetaResult<Vec<AlertRuleRecord>> {
+    async fn list_alert_rules(&self, org_id: Uuid, page: Page) -> MetaResult<Vec<AlertRuleRecord>> {
         sqlx::query(concat!(
             "SELECT ",
             rule_columns!(),

@@ -17,9 +17,24 @@ use uuid::Uuid;
 macro_rules! channel_columns {
     ($t:literal) => {
         concat!(
-            $t, ".id AS channel_id, ", $t, ".name, ", $t, ".kind, ", $t, ".url, ",
-            $t, ".url_sealed, ", $t, ".secret_sealed, ", $t, ".emails, ",
-            $t, ".created_by_name, ", $t, ".created_at AS channel_created_at"
+            $t,
+            ".id AS channel_id, ",
+            $t,
+            ".name, ",
+            $t,
+            ".kind, ",
+            $t,
+            ".url, ",
+            $t,
+            ".url_sealed, ",
+            $t,
+            ".secret_sealed, ",
+            $t,
+            ".emails, ",
+            $t,
+            ".created_by_name, ",
+            $t,
+            ".created_at AS channel_created_at"
         )
     };
 }
@@ -196,9 +211,7 @@ impl SqliteMetastore {
         .fetch_all(&self.reader)
         .await?
         .iter()
-        .map(|row| {
-            Ok((delivery_from_row(row)?, channel_from_row(row)?))
-        })
+        .map(|row| Ok((delivery_from_row(row)?, channel_from_row(row)?)))
         .collect()
     }
 

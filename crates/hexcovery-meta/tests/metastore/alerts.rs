@@ -22,11 +22,16 @@ fn actor(user: &User) -> Actor {
 }
 
 fn at(minute: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp(1_800_000_000 - 1_800_000_000 % 60, 0).unwrap()
-        + Duration::minutes(minute)
+    // 1_800_000_000 s is a whole minute.
+    DateTime::from_timestamp(1_800_000_000, 0).unwrap() + Duration::minutes(minute)
 }
 
-fn instance(rule_id: Uuid, fingerprint: &str, state: &str, since: DateTime<Utc>) -> AlertInstanceRecord {
+fn instance(
+    rule_id: Uuid,
+    fingerprint: &str,
+    state: &str,
+    since: DateTime<Utc>,
+) -> AlertInstanceRecord {
     AlertInstanceRecord {
         rule_id,
         fingerprint: fingerprint.into(),
@@ -101,21 +106,41 @@ pub(crate) async fn alert_rules_are_per_org_and_check_channels(store: &dyn Metas
     // A channel of another org is not found.
     assert!(matches!(
         store
-            .create_alert_rule(org_a.id, rule_fields("x", vec![channel_b.id]), actor(&admin_a), at(1))
+            .create_alert_rule(
+                org_a.id,
+                rule_fields("x", vec![channel_b.id]),
+                actor(&admin_a),
+                at(1)
+            )
             .await,
         Err(MetaError::NotFound("notification_channel"))
     ));
     let channel_a = webhook(store, org_a.id).await;
     let first = store
-        .create_alert_rule(org_a.id, rule_fields("first", vec![channel_a.id]), actor(&admin_a), at(1))
+        .create_alert_rule(
+            org_a.id,
+            rule_fields("first", vec![channel_a.id]),
+            actor(&admin_a),
+            at(1),
+        )
         .await
         .unwrap();
     let second = store
-        .create_alert_rule(org_a.id, rule_fields("second", vec![]), actor(&admin_a), at(1))
+        .create_alert_rule(
+            org_a.id,
+            rule_fields("second", vec![]),
+            actor(&admin_a),
+            at(1),
+        )
         .await
         .unwrap();
     store
-        .create_alert_rule(org_b.id, rule_fields("theirs", vec![]), actor(&admin_b), at(1))
+        .create_alert_rule(
+            org_b.id,
+            rule_fields("theirs", vec![]),
+            actor(&admin_b),
+            at(1),
+        )
         .await
         .unwrap();
     assert_eq!(first.channels, vec![channel_a.id]);
@@ -124,9 +149,18 @@ pub(crate) async fn alert_rules_are_per_org_and_check_channels(store: &dyn Metas
     assert_eq!(store.count_alert_rules(org_a.id).await.unwrap(), 2);
     let page = |before| Page { limit: 1, before };
     let listed = store.list_alert_rules(org_a.id, page(None)).await.unwrap();
-    assert_eq!(listed.iter().map(|r| r.id).collect::<Vec<_>>(), vec![second.id]);
-    let listed = store.list_alert_rules(org_a.id, page(Some(second.id))).await.unwrap();
-    assert_eq!(listed.iter().map(|r| r.id).collect::<Vec<_>>(), vec![first.id]);
+    assert_eq!(
+        listed.iter().map(|r| r.id).collect::<Vec<_>>(),
+        vec![second.id]
+    );
+    let listed = store
+        .list_alert_rules(org_a.id, page(Some(second.id)))
+        .await
+        .unwrap();
+    assert_eq!(
+        listed.iter().map(|r| r.id).collect::<Vec<_>>(),
+        vec![first.id]
+    );
     // Another org's rule behaves as a missing one everywhere.
     for result in [
         store.get_alert_rule(org_b.id, first.id).await.map(|_| ()),
@@ -134,18 +168,37 @@ pub(crate) async fn alert_rules_are_per_org_and_check_channels(store: &dyn Metas
             .replace_alert_rule(org_b.id, first.id, rule_fields("x", vec![]), false, at(2))
             .await
             .map(|_| ()),
-        store.delete_alert_rule(org_b.id, first.id).await.map(|_| ()),
+        store
+            .delete_alert_rule(org_b.id, first.id)
+            .await
+            .map(|_| ()),
     ] {
-        assert!(matches!(result, Err(MetaError::NotFound("alert_rule"))), "{result:?}");
+        assert!(
+            matches!(result, Err(MetaError::NotFound("alert_rule"))),
+            "{result:?}"
+        );
     }
-    assert!(store.list_alert_instances(org_b.id, first.id).await.unwrap().is_empty());
+    assert!(
+        store
+            .list_alert_instances(org_b.id, first.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     // Replacing keeps the schedule unless asked to reset or the interval changes.
     let mut fields = rule_fields("renamed", vec![]);
     let renamed = store
         .replace_alert_rule(org_a.id, first.id, fields.clone(), false, at(5))
         .await
         .unwrap();
-    assert_eq!((renamed.name.as_str(), renamed.next_eval_at, renamed.generation), ("renamed", at(1), first.generation));
+    assert_eq!(
+        (
+            renamed.name.as_str(),
+            renamed.next_eval_at,
+            renamed.generation
+        ),
+        ("renamed", at(1), first.generation)
+    );
     fields.interval_ms = 120_000;
     let rescheduled = store
         .replace_alert_rule(org_a.id, first.id, fields, false, at(6))
@@ -164,16 +217,36 @@ pub(crate) async fn one_evaluator_claims_a_tick_and_records_it_whole(store: &dyn
     let (org, admin) = org_with_admin(store, "alerts-claim").await;
     let channel = webhook(store, org.id).await;
     let rule = store
-        .create_alert_rule(org.id, rule_fields("errors", vec![channel.id]), actor(&admin), at(1))
+        .create_alert_rule(
+            org.id,
+            rule_fields("errors", vec![channel.id]),
+            actor(&admin),
+            at(1),
+        )
         .await
         .unwrap();
     // Not due yet.
     let (one, two) = (Uuid::now_v7(), Uuid::now_v7());
-    assert!(store.claim_alert_rules(one, at(0), at(1), 10).await.unwrap().is_empty());
+    assert!(
+        store
+            .claim_alert_rules(one, at(0), at(1), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     // Two evaluators race for the tick: exactly one wins.
-    let claims = store.claim_alert_rules(one, at(1), at(2), 10).await.unwrap();
+    let claims = store
+        .claim_alert_rules(one, at(1), at(2), 10)
+        .await
+        .unwrap();
     assert_eq!(claims.len(), 1);
-    assert!(store.claim_alert_rules(two, at(1), at(2), 10).await.unwrap().is_empty());
+    assert!(
+        store
+            .claim_alert_rules(two, at(1), at(2), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let claim = &claims[0];
     assert_eq!((claim.rule.id, claim.owner), (rule.id, one));
     assert!(claim.instances.is_empty());
@@ -185,7 +258,13 @@ pub(crate) async fn one_evaluator_claims_a_tick_and_records_it_whole(store: &dyn
         store.record_alert_evaluation(stolen, at(1)).await.unwrap(),
         RecordOutcome::ClaimLost
     );
-    assert!(store.list_alert_instances(org.id, rule.id).await.unwrap().is_empty());
+    assert!(
+        store
+            .list_alert_instances(org.id, rule.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // The holder's record lands: instances, transition, delivery and email together.
     assert_eq!(
@@ -205,64 +284,150 @@ pub(crate) async fn one_evaluator_claims_a_tick_and_records_it_whole(store: &dyn
     );
     let instances = store.list_alert_instances(org.id, rule.id).await.unwrap();
     assert_eq!(instances.len(), 1);
-    assert_eq!((instances[0].state.as_str(), instances[0].value), ("firing", Some(61.0)));
+    assert_eq!(
+        (instances[0].state.as_str(), instances[0].value),
+        ("firing", Some(61.0))
+    );
     assert_eq!(instances[0].data, json!({"fingerprint": "checkout"}));
-    let firing = store.list_org_alert_instances(org.id, Some("firing"), 100).await.unwrap();
+    let firing = store
+        .list_org_alert_instances(org.id, Some("firing"), 100)
+        .await
+        .unwrap();
     assert_eq!(firing.len(), 1);
     assert_eq!(firing[0].rule_name, "errors");
-    assert!(store.list_org_alert_instances(org.id, Some("pending"), 100).await.unwrap().is_empty());
+    assert!(
+        store
+            .list_org_alert_instances(org.id, Some("pending"), 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let history = store
         .list_alert_transitions(org.id, Some(rule.id), at(0), at(10), 100)
         .await
         .unwrap();
     assert_eq!(history.len(), 1);
-    assert_eq!((history[0].from.as_str(), history[0].to.as_str(), history[0].at), ("normal", "firing", at(1)));
+    assert_eq!(
+        (
+            history[0].from.as_str(),
+            history[0].to.as_str(),
+            history[0].at
+        ),
+        ("normal", "firing", at(1))
+    );
     let deliveries = store.list_deliveries(org.id, channel.id, 10).await.unwrap();
     assert_eq!(deliveries.len(), 1);
     assert_eq!(deliveries[0].event, "alert.firing");
-    let outbox = store.list_outbox(org.id, Page { limit: 10, before: None }).await.unwrap();
+    let outbox = store
+        .list_outbox(
+            org.id,
+            Page {
+                limit: 10,
+                before: None,
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(outbox.len(), 1);
     assert_eq!(outbox[0].subject, "[FIRING:1] errors");
     assert_eq!(outbox[0].status, OutboxStatus::Pending);
     let rule_now = store.get_alert_rule(org.id, rule.id).await.unwrap();
-    assert_eq!((rule_now.next_eval_at, rule_now.last_eval_at, rule_now.health.as_str()), (at(2), Some(at(1)), "ok"));
+    assert_eq!(
+        (
+            rule_now.next_eval_at,
+            rule_now.last_eval_at,
+            rule_now.health.as_str()
+        ),
+        (at(2), Some(at(1)), "ok")
+    );
 
     // Another org sees none of it.
     let (other, _) = org_with_admin(store, "alerts-claim-b").await;
-    assert!(store.list_org_alert_instances(other.id, None, 100).await.unwrap().is_empty());
-    assert!(store
-        .list_alert_transitions(other.id, None, at(0), at(10), 100)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(
+        store
+            .list_org_alert_instances(other.id, None, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .list_alert_transitions(other.id, None, at(0), at(10), 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // An expired lease may be taken over; the old holder's late record is then refused.
-    let first = store.claim_alert_rules(one, at(2), at(3), 10).await.unwrap();
+    let first = store
+        .claim_alert_rules(one, at(2), at(3), 10)
+        .await
+        .unwrap();
     assert_eq!(first.len(), 1);
-    assert!(store.claim_alert_rules(two, at(2) + Duration::seconds(30), at(4), 10).await.unwrap().is_empty());
-    let taken = store.claim_alert_rules(two, at(3), at(4), 10).await.unwrap();
+    assert!(
+        store
+            .claim_alert_rules(two, at(2) + Duration::seconds(30), at(4), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let taken = store
+        .claim_alert_rules(two, at(3), at(4), 10)
+        .await
+        .unwrap();
     assert_eq!(taken.len(), 1);
-    assert_eq!(taken[0].instances.len(), 1, "the claim carries the previous instances");
     assert_eq!(
-        store.record_alert_evaluation(evaluation(&first[0], at(2), channel.id), at(3)).await.unwrap(),
+        taken[0].instances.len(),
+        1,
+        "the claim carries the previous instances"
+    );
+    assert_eq!(
+        store
+            .record_alert_evaluation(evaluation(&first[0], at(2), channel.id), at(3))
+            .await
+            .unwrap(),
         RecordOutcome::ClaimLost
     );
     // Editing the rule's query resets it: the evaluation in flight records nothing and the
     // instances are gone.
     store
-        .replace_alert_rule(org.id, rule.id, rule_fields("errors", vec![channel.id]), true, at(5))
+        .replace_alert_rule(
+            org.id,
+            rule.id,
+            rule_fields("errors", vec![channel.id]),
+            true,
+            at(5),
+        )
         .await
         .unwrap();
     assert_eq!(
-        store.record_alert_evaluation(evaluation(&taken[0], at(2), channel.id), at(3)).await.unwrap(),
+        store
+            .record_alert_evaluation(evaluation(&taken[0], at(2), channel.id), at(3))
+            .await
+            .unwrap(),
         RecordOutcome::ClaimLost
     );
-    assert!(store.list_alert_instances(org.id, rule.id).await.unwrap().is_empty());
+    assert!(
+        store
+            .list_alert_instances(org.id, rule.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     // Paused rules are not claimed.
     let mut paused = rule_fields("errors", vec![]);
     paused.paused = true;
-    store.replace_alert_rule(org.id, rule.id, paused, false, at(5)).await.unwrap();
-    assert!(store.claim_alert_rules(one, at(9), at(10), 10).await.unwrap().is_empty());
+    store
+        .replace_alert_rule(org.id, rule.id, paused, false, at(5))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .claim_alert_rules(one, at(9), at(10), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 pub(crate) async fn silences_apply_to_their_rule_and_time(store: &dyn Metastore) {
@@ -289,7 +454,14 @@ pub(crate) async fn silences_apply_to_their_rule_and_time(store: &dyn Metastore)
     };
     // Another org's rule is not found.
     assert!(matches!(
-        store.create_silence(other.id, fields(Some(rule.id), 0, 10), actor(&other_admin), at(0)).await,
+        store
+            .create_silence(
+                other.id,
+                fields(Some(rule.id), 0, 10),
+                actor(&other_admin),
+                at(0)
+            )
+            .await,
         Err(MetaError::NotFound("alert_rule"))
     ));
     let scoped = store
@@ -301,13 +473,41 @@ pub(crate) async fn silences_apply_to_their_rule_and_time(store: &dyn Metastore)
         .await
         .unwrap();
     let ids = |s: Vec<Silence>| s.into_iter().map(|s| s.id).collect::<Vec<_>>();
-    assert_eq!(ids(store.active_silences(org.id, rule.id, at(1)).await.unwrap()), vec![scoped.id]);
-    assert_eq!(ids(store.active_silences(org.id, rule.id, at(6)).await.unwrap()), vec![scoped.id, org_wide.id]);
-    assert_eq!(ids(store.active_silences(org.id, rule_2.id, at(6)).await.unwrap()), vec![org_wide.id]);
-    assert!(store.active_silences(org.id, rule.id, at(20)).await.unwrap().is_empty(), "ends_at is exclusive");
+    assert_eq!(
+        ids(store.active_silences(org.id, rule.id, at(1)).await.unwrap()),
+        vec![scoped.id]
+    );
+    assert_eq!(
+        ids(store.active_silences(org.id, rule.id, at(6)).await.unwrap()),
+        vec![scoped.id, org_wide.id]
+    );
+    assert_eq!(
+        ids(store
+            .active_silences(org.id, rule_2.id, at(6))
+            .await
+            .unwrap()),
+        vec![org_wide.id]
+    );
+    assert!(
+        store
+            .active_silences(org.id, rule.id, at(20))
+            .await
+            .unwrap()
+            .is_empty(),
+        "ends_at is exclusive"
+    );
     assert_eq!(store.count_silences(org.id, at(15)).await.unwrap(), 1);
     assert_eq!(
-        ids(store.list_silences(org.id, Page { limit: 10, before: None }).await.unwrap()),
+        ids(store
+            .list_silences(
+                org.id,
+                Page {
+                    limit: 10,
+                    before: None
+                }
+            )
+            .await
+            .unwrap()),
         vec![org_wide.id, scoped.id]
     );
     let changed = store
@@ -317,10 +517,16 @@ pub(crate) async fn silences_apply_to_their_rule_and_time(store: &dyn Metastore)
     assert_eq!((changed.rule_id, changed.ends_at), (None, at(1)));
     for result in [
         store.get_silence(other.id, scoped.id).await.map(|_| ()),
-        store.replace_silence(other.id, scoped.id, fields(None, 0, 1), at(2)).await.map(|_| ()),
+        store
+            .replace_silence(other.id, scoped.id, fields(None, 0, 1), at(2))
+            .await
+            .map(|_| ()),
         store.delete_silence(other.id, scoped.id).await.map(|_| ()),
     ] {
-        assert!(matches!(result, Err(MetaError::NotFound("silence"))), "{result:?}");
+        assert!(
+            matches!(result, Err(MetaError::NotFound("silence"))),
+            "{result:?}"
+        );
     }
     store.delete_silence(org.id, scoped.id).await.unwrap();
     // Deleting a rule removes the silences scoped to it.
@@ -329,5 +535,8 @@ pub(crate) async fn silences_apply_to_their_rule_and_time(store: &dyn Metastore)
         .await
         .unwrap();
     store.delete_alert_rule(org.id, rule_2.id).await.unwrap();
-    assert!(matches!(store.get_silence(org.id, scoped_2.id).await, Err(MetaError::NotFound(_))));
+    assert!(matches!(
+        store.get_silence(org.id, scoped_2.id).await,
+        Err(MetaError::NotFound(_))
+    ));
 }

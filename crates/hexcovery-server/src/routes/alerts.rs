@@ -584,6 +584,7 @@ pub async fn preview(
 ) -> ApiResult<Json<Value>> {
     let org = session.user.org_id;
     let input = RuleInput::parse(&body.rule).map_err(|e| prefix_field(e, "rule"))?;
+    let _running = PreviewSlot::take(&state, org)?;
     check_query(&state, org, &input.query)
         .await
         .map_err(|e| prefix_field(e, "rule"))?;
@@ -629,9 +630,47 @@ pub async fn preview(
     Ok(Json(answer))
 }
 
+/// The org's one running preview; released when the request ends (or is dropped).
+struct PreviewSlot {
+    previews: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<Uuid>>>,
+    org: Uuid,
+}
+
+impl PreviewSlot {
+    fn take(state: &AppState, org: Uuid) -> ApiResult<Self> {
+        let mut running = state.previews.lock().unwrap_or_else(|e| e.into_inner());
+        if !running.insert(org) {
+            return Err(ApiError::new(
+                ErrorClass::Throttled,
+                "preview_running",
+                "a preview is already running for this organization; try again when it has answered",
+            )
+            .with("retry_after_secs", 1));
+        }
+        Ok(Self {
+            previews: state.previews.clone(),
+            org,
+        })
+    }
+}
+
+impl Drop for PreviewSlot {
+    fn drop(&mut self) {
+        self.previews
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.org);
+    }
+}
+
 /// A request's time bound: RFC 3339, epoch milliseconds, `now` or `now-<duration>`.
-fn request_bound(field: &'static str, value: &Value, now: DateTime<Utc>) -> ApiResult<DateTime<Utc>> {
-    hexcovery_query::parse_bound(field, value, now).map_err(|e| ApiError::invalid_field(field, e.message))
+fn request_bound(
+    field: &'static str,
+    value: &Value,
+    now: DateTime<Utc>,
+) -> ApiResult<DateTime<Utc>> {
+    hexcovery_query::parse_bound(field, value, now)
+        .map_err(|e| ApiError::invalid_field(field, e.message))
 }
 
 /// An error about a field inside `outer` names it there (`rule.condition.op`).

@@ -163,11 +163,19 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let user = &session.user;
     let new = new_channel(&state, body, user.email.clone())?;
-    if state.meta.list_notification_channels(user.org_id).await?.len() >= MAX_CHANNELS_PER_ORG {
+    if state
+        .meta
+        .list_notification_channels(user.org_id)
+        .await?
+        .len()
+        >= MAX_CHANNELS_PER_ORG
+    {
         return Err(ApiError::new(
             crate::error::ErrorClass::Conflict,
             "too_many_channels",
-            format!("an organization may have at most {MAX_CHANNELS_PER_ORG} notification channels"),
+            format!(
+                "an organization may have at most {MAX_CHANNELS_PER_ORG} notification channels"
+            ),
         ));
     }
     let channel = state
