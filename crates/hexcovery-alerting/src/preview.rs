@@ -243,7 +243,14 @@ async fn bucketed_outcomes(
         return None;
     }
     let answer = queries
-        .run_bucketed(request.org, request.query, from, to, bucket, MAX_BUCKETED_ROWS)
+        .run_bucketed(
+            request.org,
+            request.query,
+            from,
+            to,
+            bucket,
+            MAX_BUCKETED_ROWS,
+        )
         .await
         .ok()??;
     if answer.truncated {
@@ -272,7 +279,8 @@ async fn bucketed_outcomes(
         let [only] = series.as_mut_slice() else {
             return None;
         };
-        only.buckets.extend(ticks.iter().map(|&t| (t - window, 0.0)));
+        only.buckets
+            .extend(ticks.iter().map(|&t| (t - window, 0.0)));
     }
     let outcomes = alert::window_outcomes(answer.aggregate, &series, bucket, window, ticks).ok()?;
     Some(
@@ -304,7 +312,11 @@ mod tests {
             (s(0), s(60), None),
         ];
         for (interval, window, bucket) in table {
-            assert_eq!(preview_bucket(interval, window), bucket, "{interval} {window}");
+            assert_eq!(
+                preview_bucket(interval, window),
+                bucket,
+                "{interval} {window}"
+            );
         }
     }
 
