@@ -299,6 +299,47 @@ async fn an_alert_fires_repeats_and_resolves_through_a_webhook() {
         ],
         "newest first"
     );
+    // A dashboard draws the org's alert transitions in its range.
+    let dashboard = api
+        .post(
+            "/api/v1/dashboards",
+            &jwt,
+            json!({"title": "Checkout", "annotations": {"alerts": true}, "panels": []}),
+        )
+        .await
+        .expect(201);
+    let marks = api
+        .get(
+            &format!(
+                "/api/v1/dashboards/{}/annotations?from={}&to={}",
+                dashboard["id"].as_str().unwrap(),
+                t(0).timestamp_millis(),
+                t(10).timestamp_millis()
+            ),
+            &jwt,
+        )
+        .await
+        .expect(200);
+    let drawn: Vec<(&str, &str, i64)> = marks["alert_transitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["labels"]["service"] == "checkout")
+        .map(|m| {
+            (
+                m["rule_name"].as_str().unwrap(),
+                m["to"].as_str().unwrap(),
+                clock.minutes(&m["at"]),
+            )
+        })
+        .collect();
+    assert_eq!(
+        drawn,
+        [
+            ("Checkout errors", "normal", 9),
+            ("Checkout errors", "firing", 2)
+        ]
+    );
     assert!(
         api.get("/api/v1/alert-instances?state=firing", &jwt)
             .await
