@@ -120,5 +120,9 @@ fn failure(org: Uuid, error: QueryError) -> QueryFailure {
     if let QueryError::Internal(e) = &error {
         tracing::error!(%org, error = %format!("{e:#}"), "an alert query failed inside the server");
     }
-    QueryFailure { message, retryable }
+    QueryFailure {
+        busy: matches!(error, QueryError::Busy(_)),
+        message,
+        retryable,
+    }
 }

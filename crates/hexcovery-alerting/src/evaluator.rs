@@ -64,6 +64,15 @@ pub struct PassSummary {
     /// Claims that were lost before recording (taken over after expiry, or the rule changed).
     pub lost: usize,
     pub failed: usize,
+    /// Rules whose query found no free slot in its time limit: their ticks were given back.
+    pub deferred: usize,
+}
+
+/// How one rule's evaluation ended.
+enum Done {
+    Recorded,
+    Lost,
+    Deferred,
 }
 
 impl Evaluator {
@@ -80,6 +89,11 @@ impl Evaluator {
         }
     }
 
+    /// Gives back the claims this evaluator holds (at stop).
+    pub async fn release_claims(&self) -> anyhow::Result<u64> {
+        Ok(self.meta.release_alert_claims(self.owner, None).await?)
+    }
+
     /// Claims and evaluates the rules due at `now`.
     pub async fn run_due(&self, now: DateTime<Utc>) -> anyhow::Result<PassSummary> {
         let lease = TimeDelta::from_std(self.config.lease).unwrap_or(TimeDelta::minutes(2));
@@ -93,8 +107,9 @@ impl Evaluator {
             .buffer_unordered(self.config.concurrency.max(1));
         while let Some(result) = results.next().await {
             match result {
-                Ok(RecordOutcome::Recorded) => summary.evaluated += 1,
-                Ok(RecordOutcome::ClaimLost) => summary.lost += 1,
+                Ok(Done::Recorded) => summary.evaluated += 1,
+                Ok(Done::Lost) => summary.lost += 1,
+                Ok(Done::Deferred) => summary.deferred += 1,
                 Err(error) => {
                     summary.failed += 1;
                     tracing::error!(error = %format!("{error:#}"), "evaluating an alert rule failed");
@@ -108,7 +123,7 @@ impl Evaluator {
         &self,
         claim: AlertClaim,
         now: DateTime<Utc>,
-    ) -> anyhow::Result<RecordOutcome> {
+    ) -> anyhow::Result<Done> {
         let rule_record = &claim.rule;
         let interval_ms = rule_record.interval_ms.max(1);
         let tick = rule_record.next_eval_at;
@@ -117,7 +132,7 @@ impl Evaluator {
         let at = latest_tick(tick, now, interval_ms);
         let next = at + TimeDelta::milliseconds(interval_ms);
         let rule: AlertRule = match serde_json::from_value(rule_record.definition.clone()) {
-            Ok(rule) => rule,
+            Ok(rule) => with_alertname(rule, &rule_record.name),
             Err(error) => {
                 // Only a stored rule from an incompatible version can get here.
                 return self
@@ -136,7 +151,14 @@ impl Evaluator {
                     .await;
             }
         };
-        let outcome = self.outcome(&claim, &rule, at).await;
+        let Some(outcome) = self.outcome(&claim, &rule, at).await else {
+            // Overloaded, not failing: give the tick back for the next pass.
+            tracing::warn!(rule = %rule_record.id, tick = %at, "no query slot came free for an alert evaluation; deferred");
+            self.meta
+                .release_alert_claims(self.owner, Some(rule_record.id))
+                .await?;
+            return Ok(Done::Deferred);
+        };
         let previous: Vec<Instance> = claim
             .instances
             .iter()
@@ -185,8 +207,14 @@ impl Evaluator {
     }
 
     /// The query's outcome at `at`, after up to [`QUERY_TRIES`] tries; a query that is
-    /// invalid (the catalog changed under it) is not retried.
-    async fn outcome(&self, claim: &AlertClaim, rule: &AlertRule, at: DateTime<Utc>) -> Outcome {
+    /// invalid (the catalog changed under it) is not retried. `None`: the query could not
+    /// run at all (no slot came free), so the tick says nothing about the rule.
+    async fn outcome(
+        &self,
+        claim: &AlertClaim,
+        rule: &AlertRule,
+        at: DateTime<Utc>,
+    ) -> Option<Outcome> {
         let from = at - rule.window.delta();
         let mut last = String::new();
         for _ in 0..QUERY_TRIES {
@@ -196,13 +224,14 @@ impl Evaluator {
                 .await
             {
                 Ok(result) => {
-                    return rules::capped(Outcome::from_result(
+                    return Some(rules::capped(Outcome::from_result(
                         &result.column_refs(),
                         &result.rows,
                         result.bucket,
                         rule.condition.reducer,
-                    ));
+                    )));
                 }
+                Err(failure) if failure.busy => return None,
                 Err(failure) => {
                     last = failure.message;
                     if !failure.retryable {
@@ -211,7 +240,7 @@ impl Evaluator {
                 }
             }
         }
-        Outcome::Failed(last)
+        Some(Outcome::Failed(last))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -227,7 +256,7 @@ impl Evaluator {
         notification: Option<&alert::Notification>,
         rule_name: &str,
         now: DateTime<Utc>,
-    ) -> anyhow::Result<RecordOutcome> {
+    ) -> anyhow::Result<Done> {
         let rule = &claim.rule;
         let (deliveries, emails) = match notification {
             Some(notification) => {
@@ -264,8 +293,20 @@ impl Evaluator {
         if outcome == RecordOutcome::ClaimLost {
             tracing::info!(rule = %rule.id, tick = %rule.next_eval_at, "an alert evaluation lost its claim and recorded nothing");
         }
-        Ok(outcome)
+        Ok(match outcome {
+            RecordOutcome::Recorded => Done::Recorded,
+            RecordOutcome::ClaimLost => Done::Lost,
+        })
     }
+}
+
+/// The rule with the `alertname` label (its name) that Alertmanager users match silences
+/// and routes on; a label of that name the rule sets itself wins.
+pub fn with_alertname(mut rule: AlertRule, name: &str) -> AlertRule {
+    rule.labels
+        .entry("alertname".to_string())
+        .or_insert_with(|| name.to_string());
+    rule
 }
 
 /// The tick to evaluate when `tick` is due at `now`: `tick` itself, or the latest tick at or

@@ -10,7 +10,7 @@ mod preview;
 mod rules;
 
 pub use engine::EngineQueries;
-pub use evaluator::{Evaluator, EvaluatorConfig, PassSummary, latest_tick};
+pub use evaluator::{Evaluator, EvaluatorConfig, PassSummary, latest_tick, with_alertname};
 pub use messages::{channel_test_messages, test_messages};
 pub use preview::{
     MAX_BUCKETED_ROWS, MAX_PREVIEW_BUCKETS, MAX_PREVIEW_TICKS, Method, PREVIEW_CONCURRENCY,

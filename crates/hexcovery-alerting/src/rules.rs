@@ -42,6 +42,10 @@ pub struct QueryFailure {
     /// Whether trying again in the same tick may help (limits and failures may; an invalid
     /// query will not).
     pub retryable: bool,
+    /// The query never ran: every slot stayed taken for its whole time limit. That says
+    /// nothing about the rule, so the evaluator defers the tick instead of applying
+    /// `on_error`.
+    pub busy: bool,
 }
 
 /// A rule's query answered once over a long range with one row per time bucket and group,

@@ -29,9 +29,9 @@ pub trait AlertStore: Send + Sync + 'static {
     /// Newest first.
     async fn list_alert_rules(&self, org_id: Uuid, page: Page) -> MetaResult<Vec<AlertRuleRecord>>;
     async fn get_alert_rule(&self, org_id: Uuid, id: Uuid) -> MetaResult<AlertRuleRecord>;
-    /// Replaces a rule's fields. With `reset`, its instances are removed, its generation
-    /// bumped (an evaluation in flight then records nothing) and it is next due at
-    /// `next_tick`; without, the schedule moves only if the interval changed.
+    /// Replaces a rule's fields and bumps its generation, so an evaluation in flight records
+    /// nothing. With `reset`, its instances are removed and it is next due at `next_tick`;
+    /// without, the schedule moves only if the interval changed.
     async fn replace_alert_rule(
         &self,
         org_id: Uuid,
@@ -84,6 +84,9 @@ pub trait AlertStore: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> MetaResult<RecordOutcome>;
 
+    /// Gives up `owner`'s claims (one rule's, or all of them: a stopping evaluator), so the
+    /// ticks can be claimed again at once; answers how many were released.
+    async fn release_alert_claims(&self, owner: Uuid, rule_id: Option<Uuid>) -> MetaResult<u64>;
     /// Queues messages outside an evaluation (test notifications): deliveries for channels
     /// of the org (others are skipped) and emails, in one transaction.
     async fn queue_messages(

@@ -241,6 +241,10 @@ pub enum QueryError {
     },
     #[error("the query did not finish within its time limit of {} s", .0.as_secs_f64())]
     Timeout(Duration),
+    /// Every slot stayed taken for the whole time limit: the server was busy, the query
+    /// itself never ran.
+    #[error("no query slot came free within the time limit of {} s: the server is busy", .0.as_secs_f64())]
+    Busy(Duration),
     #[error("the query needed more than its memory limit of {} MiB", .0 >> 20)]
     MemoryLimit(usize),
     /// The data made a valid query fail (e.g. integer division by zero).
@@ -377,8 +381,12 @@ impl QueryEngine {
         let started = Instant::now();
         let timeout = self.limits.timeout;
         let (engine, store, request) = (self.clone(), store.clone(), request.clone());
+        // Whether the query got a slot before its time ran out: waiting alone is `Busy`.
+        let started_work = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = started_work.clone();
         let work = async move {
             let _slot = engine.slot(priority).await?;
+            flag.store(true, std::sync::atomic::Ordering::Relaxed);
             engine.answer(&store, org, &request, now).await
         };
         let mut task = AbortOnDrop(
@@ -389,7 +397,13 @@ impl QueryEngine {
         let mut answer = (&mut task.0)
             .await
             .map_err(|e| anyhow::anyhow!("the query task failed: {e}"))?
-            .map_err(|_| QueryError::Timeout(timeout))??;
+            .map_err(|_| {
+                if started_work.load(std::sync::atomic::Ordering::Relaxed) {
+                    QueryError::Timeout(timeout)
+                } else {
+                    QueryError::Busy(timeout)
+                }
+            })??;
         answer.stats.elapsed_ms = started.elapsed().as_millis() as u64;
         Ok(answer)
     }
@@ -720,7 +734,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn waiting_past_the_time_limit_is_a_timeout_and_says_so() {
+    async fn waiting_for_a_slot_past_the_time_limit_is_busy_and_says_so() {
         let (_dir, store) = store().await;
         let engine = QueryEngine::new(QueryLimits {
             timeout: Duration::from_millis(100),
@@ -735,8 +749,8 @@ mod tests {
             .await
             .unwrap_err();
         assert!(
-            matches!(error, QueryError::Timeout(limit) if limit == Duration::from_millis(100)),
-            "{error:?}"
+            matches!(error, QueryError::Busy(limit) if limit == Duration::from_millis(100)),
+            "waiting for a slot the whole time is busy, not slow: {error:?}"
         );
         drop(busy);
         let answer = engine
@@ -766,7 +780,7 @@ mod tests {
             .run_background(&store, org, &count_logs(), Utc::now())
             .await
             .unwrap_err();
-        assert!(matches!(error, QueryError::Timeout(_)), "{error:?}");
+        assert!(matches!(error, QueryError::Busy(_)), "{error:?}");
         // …while a person's query runs at once, and people may take every other slot.
         let answer = engine
             .run(&store, org, &count_logs(), Utc::now())

@@ -307,6 +307,11 @@ async fn evaluate_alerts(state: AppState, stop: watch::Receiver<bool>) {
         }
     })
     .await;
+    // Claims this evaluator still holds are given back, so another node (or this one after
+    // a restart) takes those ticks at once instead of after the lease.
+    if let Err(e) = evaluator.release_claims().await {
+        tracing::warn!(error = %e, "releasing alert claims at stop failed; they expire with their lease");
+    }
 }
 
 /// Records the heartbeat transitions time caused (late, down, a run past its maximum).

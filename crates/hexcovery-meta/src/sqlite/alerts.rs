@@ -246,16 +246,14 @@ impl AlertStore for SqliteMetastore {
     ) -> MetaResult<AlertRuleRecord> {
         self.check_channels(org_id, &fields.channels).await?;
         let mut tx = self.writer.begin().await?;
-        // A reset or a new interval reschedules and drops any claim: the evaluation in flight
-        // belongs to the old rule and must record nothing.
+        // Every change drops the claim and bumps the generation: an evaluation in flight
+        // belongs to the rule as it was (its channels, its pause) and must record nothing. A
+        // reset or a new interval also reschedules.
         let changed = sqlx::query(
             "UPDATE alert_rules SET name = ?1, description = ?2, query = ?3, definition = ?4, \
              channels = ?5, paused = ?6, updated_at = ?7, \
              next_eval_at = CASE WHEN ?8 OR interval_ms != ?9 THEN ?10 ELSE next_eval_at END, \
-             generation = CASE WHEN ?8 OR interval_ms != ?9 THEN generation + 1 \
-                 ELSE generation END, \
-             lease_owner = CASE WHEN ?8 OR interval_ms != ?9 THEN NULL ELSE lease_owner END, \
-             lease_until = CASE WHEN ?8 OR interval_ms != ?9 THEN NULL ELSE lease_until END, \
+             generation = generation + 1, lease_owner = NULL, lease_until = NULL, \
              health = CASE WHEN ?8 THEN 'unknown' ELSE health END, \
              last_error = CASE WHEN ?8 THEN NULL ELSE last_error END, \
              interval_ms = ?9 \
@@ -447,6 +445,7 @@ impl AlertStore for SqliteMetastore {
             "UPDATE alert_rules SET lease_owner = NULL, lease_until = NULL, next_eval_at = ?1, \
              health = ?2, last_error = ?3, last_eval_at = ?8 \
              WHERE id = ?5 AND lease_owner = ?6 AND generation = ?7 AND next_eval_at = ?4 \
+             AND paused = 0 \
              RETURNING org_id",
         )
         .bind(ms(record.next_eval_at))
@@ -503,6 +502,19 @@ impl AlertStore for SqliteMetastore {
         queue_in(&mut tx, &org_id, &record.deliveries, &record.emails, now).await?;
         tx.commit().await?;
         Ok(RecordOutcome::Recorded)
+    }
+
+    async fn release_alert_claims(&self, owner: Uuid, rule_id: Option<Uuid>) -> MetaResult<u64> {
+        let released = sqlx::query(
+            "UPDATE alert_rules SET lease_owner = NULL, lease_until = NULL \
+             WHERE lease_owner = ?1 AND (?2 IS NULL OR id = ?2)",
+        )
+        .bind(owner.to_string())
+        .bind(rule_id.map(|r| r.to_string()))
+        .execute(&self.writer)
+        .await?
+        .rows_affected();
+        Ok(released)
     }
 
     async fn queue_messages(

@@ -197,7 +197,7 @@ pub(crate) async fn alert_rules_are_per_org_and_check_channels(store: &dyn Metas
             renamed.next_eval_at,
             renamed.generation
         ),
-        ("renamed", at(1), first.generation)
+        ("renamed", at(1), first.generation + 1)
     );
     fields.interval_ms = 120_000;
     let rescheduled = store
@@ -205,7 +205,7 @@ pub(crate) async fn alert_rules_are_per_org_and_check_channels(store: &dyn Metas
         .await
         .unwrap();
     assert_eq!(rescheduled.next_eval_at, at(6));
-    assert_eq!(rescheduled.generation, first.generation + 1);
+    assert_eq!(rescheduled.generation, first.generation + 2);
     store.delete_alert_rule(org_a.id, first.id).await.unwrap();
     assert!(matches!(
         store.get_alert_rule(org_a.id, first.id).await,
@@ -428,6 +428,34 @@ pub(crate) async fn one_evaluator_claims_a_tick_and_records_it_whole(store: &dyn
             .unwrap()
             .is_empty()
     );
+    // A claim in flight when the rule is paused records nothing; released claims are free.
+    store
+        .replace_alert_rule(org.id, rule.id, rule_fields("errors", vec![]), false, at(5))
+        .await
+        .unwrap();
+    let claimed = store.claim_alert_rules(one, at(9), at(10), 10).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    let mut paused = rule_fields("errors", vec![]);
+    paused.paused = true;
+    store
+        .replace_alert_rule(org.id, rule.id, paused, false, at(5))
+        .await
+        .unwrap();
+    let mut late = evaluation(&claimed[0], claimed[0].rule.next_eval_at, channel.id);
+    late.generation = claimed[0].rule.generation;
+    assert_eq!(
+        store.record_alert_evaluation(late, at(9)).await.unwrap(),
+        RecordOutcome::ClaimLost
+    );
+    store
+        .replace_alert_rule(org.id, rule.id, rule_fields("errors", vec![]), false, at(5))
+        .await
+        .unwrap();
+    assert_eq!(store.claim_alert_rules(one, at(9), at(10), 10).await.unwrap().len(), 1);
+    assert!(store.claim_alert_rules(two, at(9), at(10), 10).await.unwrap().is_empty());
+    assert_eq!(store.release_alert_claims(two, None).await.unwrap(), 0);
+    assert_eq!(store.release_alert_claims(one, None).await.unwrap(), 1);
+    assert_eq!(store.claim_alert_rules(two, at(9), at(10), 10).await.unwrap().len(), 1);
 }
 
 pub(crate) async fn silences_apply_to_their_rule_and_time(store: &dyn Metastore) {

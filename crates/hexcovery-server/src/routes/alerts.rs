@@ -348,7 +348,23 @@ async fn save(
         .get_alert_rule(org, id)
         .await
         .map_err(meta_not_found)?;
-    check_query(state, org, &input.query).await?;
+    // An unchanged query is not checked again: a rule whose catalog changed under it can
+    // still be paused or have its threshold edited.
+    if before.query != input.query {
+        check_query(state, org, &input.query).await?;
+    }
+    let mut input = input;
+    // Channels deleted since the rule named them are dropped rather than refused.
+    let existing: Vec<Uuid> = state
+        .meta
+        .list_notification_channels(org)
+        .await?
+        .iter()
+        .map(|c| c.id)
+        .collect();
+    input
+        .channels
+        .retain(|c| existing.contains(c) || !before.channels.contains(c));
     let fields = input.fields();
     let old: Option<AlertRule> = serde_json::from_value(before.definition.clone()).ok();
     let reset = before.query != fields.query
@@ -487,7 +503,12 @@ fn history_range(
             .transpose()
     };
     let to = parse("to", &params.to)?.unwrap_or(now);
-    let from = parse("from", &params.from)?.unwrap_or(to - chrono::TimeDelta::days(1));
+    let from = match parse("from", &params.from)? {
+        Some(from) => from,
+        None => to
+            .checked_sub_signed(chrono::TimeDelta::days(1))
+            .ok_or_else(|| ApiError::invalid_field("to", "is too far in the past"))?,
+    };
     if from > to {
         return Err(ApiError::invalid_field("from", "must not be after to"));
     }
@@ -618,7 +639,7 @@ pub async fn preview(
             rule_id: None,
             rule_name: &input.name,
             query: &input.query,
-            rule: &input.rule,
+            rule: &hexcovery_alerting::with_alertname(input.rule.clone(), &input.name),
             from,
             to,
             external_url: &state.config.public_url,

@@ -57,6 +57,14 @@ pub struct ChannelBody {
     emails: Option<Vec<String>>,
 }
 
+/// Whether `url` is a Slack incoming webhook (whose URL is a secret).
+fn is_slack_webhook(url: &str) -> bool {
+    reqwest::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(|h| h.eq_ignore_ascii_case("hooks.slack.com")))
+        .unwrap_or(false)
+}
+
 /// Checks a channel's fields for its kind and seals what is secret.
 fn new_channel(
     state: &AppState,
@@ -96,6 +104,12 @@ fn new_channel(
             let url = super::http_url("url", url)?;
             if body.emails.is_some() {
                 return Err(refuse("emails", kind.as_str()));
+            }
+            if kind == ChannelKind::Webhook && is_slack_webhook(&url) {
+                return Err(ApiError::invalid_field(
+                    "url",
+                    "is a Slack incoming webhook: create it with \"kind\": \"slack\", which keeps the URL secret and sends Slack's message format",
+                ));
             }
             if kind == ChannelKind::Slack {
                 if body.secret.is_some() {

@@ -129,6 +129,12 @@ impl From<QueryError> for ApiError {
                         "narrow the time range or add filters; the limit is --query-timeout-secs",
                     )
             }
+            QueryError::Busy(limit) => {
+                ApiError::new(ErrorClass::Unavailable, "query_busy", message)
+                    .with("limit_ms", limit.as_millis() as u64)
+                    .with("retry_after_secs", 1)
+                    .with("hint", "every query slot was taken; try again shortly")
+            }
             QueryError::MemoryLimit(bytes) => {
                 ApiError::new(ErrorClass::Unprocessable, "query_memory_limit", message)
                     .with("limit_bytes", bytes as u64)
