@@ -119,11 +119,7 @@ impl Evaluator {
         Ok(summary)
     }
 
-    async fn evaluate(
-        &self,
-        claim: AlertClaim,
-        now: DateTime<Utc>,
-    ) -> anyhow::Result<Done> {
+    async fn evaluate(&self, claim: AlertClaim, now: DateTime<Utc>) -> anyhow::Result<Done> {
         let rule_record = &claim.rule;
         let interval_ms = rule_record.interval_ms.max(1);
         let tick = rule_record.next_eval_at;

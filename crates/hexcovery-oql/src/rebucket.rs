@@ -109,8 +109,7 @@ pub fn value_item(query: &Query) -> Option<usize> {
         .or_else(|| candidates().find(|(_, item)| item.name.eq_ignore_ascii_case("value")))
         .or_else(|| {
             candidates()
-                .filter(|(_, item)| matches!(item.expr.ty, ValueType::Integer | ValueType::Float))
-                .last()
+                .rfind(|(_, item)| matches!(item.expr.ty, ValueType::Integer | ValueType::Float))
         })
         .map(|(i, _)| i)
 }

@@ -101,15 +101,12 @@ fn at(secs: i64) -> String {
 async fn bucket_counts_add_up_to_the_whole_range() {
     // Two services; logs at 0:10, 0:50, 1:05 and 3:00 past 11:00 (minutes:seconds).
     let record = |secs: i64| json!({"timeUnixNano": at(secs), "severityText": "ERROR"});
-    let resource = |service: &str| {
-        json!({"attributes": [{"key": "service.name", "value": {"stringValue": service}}]})
-    };
+    let resource = |service: &str| json!({"attributes": [{"key": "service.name", "value": {"stringValue": service}}]});
     let body = json!({"resourceLogs": [
         {"resource": resource("api"), "scopeLogs": [{"logRecords": [record(10), record(50), record(65)]}]},
         {"resource": resource("web"), "scopeLogs": [{"logRecords": [record(180)]}]},
     ]});
-    let request =
-        ExportRequest::decode_json(Signal::Logs, body.to_string().as_bytes()).unwrap();
+    let request = ExportRequest::decode_json(Signal::Logs, body.to_string().as_bytes()).unwrap();
     let batch = request.convert(0).unwrap().batch.unwrap();
     let table = MemTable::try_new(LOGS.clone(), vec![vec![batch]]).unwrap();
     let text = "SELECT service, count(*) AS value FROM logs GROUP BY service";

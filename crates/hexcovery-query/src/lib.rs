@@ -32,8 +32,8 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 use uuid::Uuid;
 
 pub use hexcovery_oql::ParamValue;
-pub use hexcovery_oql::rebucket::{NotBucketable, ValueAggregate};
 pub use hexcovery_oql::range::{BoundError, parse_bound, parse_bound_str};
+pub use hexcovery_oql::rebucket::{NotBucketable, ValueAggregate};
 pub use stats::ScanStats;
 
 /// One query to run: its text, the time range it gets when the text has none, and the
@@ -1078,7 +1078,9 @@ mod tests {
             })
             .collect();
         rows.sort();
-        let at = |m: i64| (from + TimeDelta::minutes(m)).to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+        let at = |m: i64| {
+            (from + TimeDelta::minutes(m)).to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+        };
         assert_eq!(
             rows,
             [

@@ -212,8 +212,7 @@ pub fn bucket_series_from_result(
     bucket: usize,
 ) -> Result<Vec<BucketSeries>, SeriesError> {
     let value_at = value_column(columns, Some(bucket))?;
-    let mut groups: BTreeMap<BTreeMap<String, String>, Vec<(DateTime<Utc>, f64)>> =
-        BTreeMap::new();
+    let mut groups: BTreeMap<BTreeMap<String, String>, Vec<_>> = BTreeMap::new();
     let null = Value::Null;
     for row in rows {
         let labels = row_labels(columns, row, value_at, Some(bucket));
@@ -222,7 +221,8 @@ pub fn bucket_series_from_result(
             continue;
         };
         let cell = row.get(bucket).unwrap_or(&null);
-        let start = bucket_time(cell).ok_or_else(|| SeriesError::BucketNotTime(cell.to_string()))?;
+        let start =
+            bucket_time(cell).ok_or_else(|| SeriesError::BucketNotTime(cell.to_string()))?;
         buckets.push((start, value));
     }
     Ok(groups
@@ -413,10 +413,12 @@ mod tests {
         );
         // The labels are those a window's own result gives (bucket column dropped).
         let window = rows(json!([["a", 500, 5], [null, 200, 2]]));
-        let from_window =
-            series_from_result(&columns[1..], &window, None, Reducer::Last).unwrap();
+        let from_window = series_from_result(&columns[1..], &window, None, Reducer::Last).unwrap();
         let label_sets: Vec<_> = from_window.iter().map(|s| s.labels.clone()).collect();
-        assert_eq!(label_sets, [series[0].labels.clone(), series[1].labels.clone()]);
+        assert_eq!(
+            label_sets,
+            [series[0].labels.clone(), series[1].labels.clone()]
+        );
         // The same value-column rules; a bucket that is not a time is refused.
         assert!(matches!(
             bucket_series_from_result(&[("bucket", "timestamp"), ("s", "string")], &[], 0),
