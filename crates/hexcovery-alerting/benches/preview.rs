@@ -101,6 +101,7 @@ async fn run(rows: usize) {
     let queries = EngineQueries {
         engine: QueryEngine::new(QueryLimits::default()).unwrap(),
         store,
+        priority: hexcovery_query::Priority::Background,
     };
     let rule: AlertRule = serde_json::from_value(json!({
         "window": "5m", "interval": "1m",

@@ -1,13 +1,14 @@
 //! [`RunQuery`] on the query engine: a rule's query over its window — or, for a preview,
-//! bucketed over the whole range — on the engine's background slots, so evaluation never
-//! takes every slot from people.
+//! bucketed over the whole range — at a priority: the evaluator's on the background slots,
+//! so evaluation never takes every slot from people; previews as people's queries.
 
 use crate::rules::{BucketedResult, QueryFailure, QueryResult, RunQuery};
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
 use hexcovery_monitor::alert::Aggregate;
 use hexcovery_query::{
-    Answer, CheckRequest, QueryEngine, QueryError, QueryRequest, StatementKind, ValueAggregate,
+    Answer, CheckRequest, Priority, QueryEngine, QueryError, QueryRequest, StatementKind,
+    ValueAggregate,
 };
 use hexcovery_store::TelemetryStore;
 use uuid::Uuid;
@@ -15,6 +16,9 @@ use uuid::Uuid;
 pub struct EngineQueries {
     pub engine: QueryEngine,
     pub store: TelemetryStore,
+    /// `Background` for the evaluator (at most half the slots); `Interactive` for previews,
+    /// which a person waits for and which must not take the evaluator's slots.
+    pub priority: Priority,
 }
 
 #[async_trait]
@@ -31,7 +35,7 @@ impl RunQuery for EngineQueries {
             .without_time_range();
         match self
             .engine
-            .run_background(&self.store, org, &request, to)
+            .run_as(self.priority, &self.store, org, &request, to)
             .await
         {
             Ok(answer) => {
@@ -81,7 +85,7 @@ impl RunQuery for EngineQueries {
             .with_row_limit(row_limit);
         let answer = self
             .engine
-            .run_background(&self.store, org, &request, to)
+            .run_as(self.priority, &self.store, org, &request, to)
             .await
             .map_err(|e| failure(org, e))?;
         Ok(Some(BucketedResult {

@@ -121,6 +121,7 @@ async fn setup() -> Setup {
         queries: EngineQueries {
             engine: QueryEngine::new(QueryLimits::default()).unwrap(),
             store,
+            priority: hexcovery_query::Priority::Background,
         },
         org,
     }

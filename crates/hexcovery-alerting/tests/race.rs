@@ -29,6 +29,7 @@ async fn two_evaluators_racing_for_a_tick_evaluate_it_once() {
     let queries: Arc<dyn RunQuery> = Arc::new(EngineQueries {
         engine: QueryEngine::new(QueryLimits::default()).unwrap(),
         store,
+        priority: hexcovery_query::Priority::Background,
     });
     let (org, admin) = meta
         .create_org_with_admin(

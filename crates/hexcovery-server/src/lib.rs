@@ -113,10 +113,18 @@ pub async fn serve(
     tracing::info!("telemetry store ready");
 
     let queries = query::QueryEngine::new(config.query_limits.clone())?;
+    // Previews are people's queries; the evaluator's run on the background slots.
     let alert_queries: Arc<dyn hexcovery_alerting::RunQuery> =
         Arc::new(hexcovery_alerting::EngineQueries {
             engine: queries.clone(),
             store: telemetry.clone(),
+            priority: query::Priority::Interactive,
+        });
+    let evaluator_queries: Arc<dyn hexcovery_alerting::RunQuery> =
+        Arc::new(hexcovery_alerting::EngineQueries {
+            engine: queries.clone(),
+            store: telemetry.clone(),
+            priority: query::Priority::Background,
         });
     let state = AppState {
         meta: meta.clone(),
@@ -185,7 +193,11 @@ pub async fn serve(
     let dispatcher = tokio::spawn(notify::run(state.clone(), background_stop.clone()));
     let mail = mailer
         .map(|mailer| tokio::spawn(mail::run(state.clone(), mailer, background_stop.clone())));
-    let evaluator = tokio::spawn(evaluate_alerts(state.clone(), background_stop.clone()));
+    let evaluator = tokio::spawn(evaluate_alerts(
+        state.clone(),
+        evaluator_queries,
+        background_stop.clone(),
+    ));
     let upkeep = tokio::spawn(upkeep(state.clone(), background_stop));
 
     shutdown.await;
@@ -285,10 +297,14 @@ async fn upkeep(state: AppState, stop: watch::Receiver<bool>) {
 
 /// Evaluates due alert rules every second until `stop`. A stop interrupts an evaluation in
 /// flight: its claim expires and the tick is evaluated again, whole, after the restart.
-async fn evaluate_alerts(state: AppState, stop: watch::Receiver<bool>) {
+async fn evaluate_alerts(
+    state: AppState,
+    queries: Arc<dyn hexcovery_alerting::RunQuery>,
+    stop: watch::Receiver<bool>,
+) {
     let evaluator = hexcovery_alerting::Evaluator::new(
         state.meta.clone(),
-        state.alert_queries.clone(),
+        queries,
         hexcovery_alerting::EvaluatorConfig {
             external_url: state.config.public_url.clone(),
             mail_enabled: state.mailer.is_some(),

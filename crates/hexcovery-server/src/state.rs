@@ -18,8 +18,8 @@ pub struct AppState {
     pub telemetry: TelemetryStore,
     pub usage: UsageMeter,
     pub queries: QueryEngine,
-    /// Runs alert queries over a rule's window on the engine's background slots (the
-    /// evaluator and previews).
+    /// Runs alert queries for previews (at people's priority; the evaluator has its own, on
+    /// the background slots).
     pub alert_queries: Arc<dyn hexcovery_alerting::RunQuery>,
     /// Orgs with a backtest preview running: one at a time per org, so a loop of previews
     /// cannot hold the background query slots the evaluator needs.

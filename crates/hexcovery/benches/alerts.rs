@@ -210,7 +210,7 @@ fn server_pid(data_dir: &Path) -> u32 {
             .split(|b| *b == 0)
             .map(|a| String::from_utf8_lossy(a).to_string())
             .collect();
-        if args.iter().any(|a| a == "serve") && args.iter().any(|a| *a == dir) {
+        if args.iter().any(|a| a == "serve") && args.contains(&dir) {
             return pid;
         }
     }
@@ -423,21 +423,31 @@ const SHAPES: [Shape; 8] = [
 /// Thresholds as multiples of a series' expected value: about one rule in eight fires.
 const THRESHOLD_FACTORS: [f64; 8] = [0.5, 1.2, 1.5, 2.0, 3.0, 5.0, 10.0, 20.0];
 
-fn rule_body(i: usize, window_rows: f64) -> serde_json::Value {
+/// Rule `i`'s condition: a threshold around the value its series have in a window.
+fn condition(i: usize, window_rows: f64) -> serde_json::Value {
     let shape = &SHAPES[i % SHAPES.len()];
     let factor = THRESHOLD_FACTORS[(i / SHAPES.len()) % THRESHOLD_FACTORS.len()];
     let threshold = ((shape.expected)(window_rows) * factor).round().max(1.0);
     let mut condition =
-        json!({ "op": if i % 2 == 0 { ">" } else { ">=" }, "threshold": threshold });
+        json!({ "op": if i.is_multiple_of(2) { ">" } else { ">=" }, "threshold": threshold });
     if let Some(reducer) = shape.reducer {
         condition["reducer"] = json!(reducer);
     }
+    condition
+}
+
+/// Rule `i` as created: paused, with a placeholder threshold one above its real one (see
+/// the unpausing step for why).
+fn rule_body(i: usize, window_rows: f64) -> serde_json::Value {
+    let shape = &SHAPES[i % SHAPES.len()];
+    let mut placeholder = condition(i, window_rows);
+    placeholder["threshold"] = json!(placeholder["threshold"].as_f64().unwrap() + 1.0);
     json!({
         "name": format!("bench rule {i}: {}", shape.name),
         "query": (shape.query)(i),
         "window": format!("{WINDOW_MINUTES}m"),
         "interval": "1m",
-        "condition": condition,
+        "condition": placeholder,
         "channels": [],
         "paused": true,
     })
@@ -729,7 +739,11 @@ fn main() {
             ms(pct(&baseline_polls, 0.5)),
         );
 
-        // 5. Unpause every rule, within one minute so they share their first tick.
+        // 5. Unpause every rule, within one minute so they share their first tick. Unpausing
+        // alone keeps a rule's stored tick, which passed while it was paused, so every rule
+        // would be due at once and evaluated late for that old tick; setting the real
+        // condition at the same time resets the rule (it has no instances yet) and schedules
+        // it at the next whole minute, as a new rule.
         let session = login(&api, &admin.email).await;
         let cred = session.jwt();
         let needed = create_time.as_secs_f64() * 1.5 + 3.0;
@@ -743,7 +757,7 @@ fn main() {
             move |i| {
                 let (api, cred, id) = (api.clone(), cred.clone(), ids[i].clone());
                 async move {
-                    api.patch(&format!("/api/v1/alerts/{id}"), &cred, json!({ "paused": false }))
+                    api.patch(&format!("/api/v1/alerts/{id}"), &cred, json!({ "paused": false, "condition": condition(i, window_rows) }))
                         .await
                         .expect(200)
                 }
@@ -755,6 +769,9 @@ fn main() {
             .map(|r| parse_time(&r["next_eval_at"]).unwrap())
             .collect();
         let t1 = *first_ticks.iter().max().unwrap();
+        if t1 <= Utc::now() {
+            println!("warning: the first tick {t1} had already passed when unpausing ended");
+        }
         let early = first_ticks.iter().filter(|t| **t < t1).count();
         println!(
             "unpaused {rules_n} rules in {:.1} s; first tick {t1}{}",

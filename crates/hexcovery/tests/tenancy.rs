@@ -156,7 +156,9 @@ async fn another_orgs_ids_answer_404_on_every_by_id_route() {
         let missing = api
             .send(
                 method.as_str(),
-                &path.replace("{id}", MISSING_ID).replace("{name}", MISSING_ID),
+                &path
+                    .replace("{id}", MISSING_ID)
+                    .replace("{name}", MISSING_ID),
                 &admin_a.jwt(),
                 body,
             )

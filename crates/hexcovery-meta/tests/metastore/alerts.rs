@@ -433,7 +433,10 @@ pub(crate) async fn one_evaluator_claims_a_tick_and_records_it_whole(store: &dyn
         .replace_alert_rule(org.id, rule.id, rule_fields("errors", vec![]), false, at(5))
         .await
         .unwrap();
-    let claimed = store.claim_alert_rules(one, at(9), at(10), 10).await.unwrap();
+    let claimed = store
+        .claim_alert_rules(one, at(9), at(10), 10)
+        .await
+        .unwrap();
     assert_eq!(claimed.len(), 1);
     let mut paused = rule_fields("errors", vec![]);
     paused.paused = true;
@@ -451,11 +454,31 @@ pub(crate) async fn one_evaluator_claims_a_tick_and_records_it_whole(store: &dyn
         .replace_alert_rule(org.id, rule.id, rule_fields("errors", vec![]), false, at(5))
         .await
         .unwrap();
-    assert_eq!(store.claim_alert_rules(one, at(9), at(10), 10).await.unwrap().len(), 1);
-    assert!(store.claim_alert_rules(two, at(9), at(10), 10).await.unwrap().is_empty());
+    assert_eq!(
+        store
+            .claim_alert_rules(one, at(9), at(10), 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        store
+            .claim_alert_rules(two, at(9), at(10), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(store.release_alert_claims(two, None).await.unwrap(), 0);
     assert_eq!(store.release_alert_claims(one, None).await.unwrap(), 1);
-    assert_eq!(store.claim_alert_rules(two, at(9), at(10), 10).await.unwrap().len(), 1);
+    assert_eq!(
+        store
+            .claim_alert_rules(two, at(9), at(10), 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 pub(crate) async fn silences_apply_to_their_rule_and_time(store: &dyn Metastore) {

@@ -61,7 +61,10 @@ pub struct ChannelBody {
 fn is_slack_webhook(url: &str) -> bool {
     reqwest::Url::parse(url)
         .ok()
-        .and_then(|u| u.host_str().map(|h| h.eq_ignore_ascii_case("hooks.slack.com")))
+        .and_then(|u| {
+            u.host_str()
+                .map(|h| h.eq_ignore_ascii_case("hooks.slack.com"))
+        })
         .unwrap_or(false)
 }
 
