@@ -190,7 +190,7 @@ async fn invites_are_single_use_revocable_and_land_in_the_outbox() {
     let token = url.split("token=").nth(1).unwrap().to_string();
 
     // No mail server: the link is in the log and in the org's outbox.
-    assert!(server.log().contains(&url), "the invite link is logged");
+    assert!(server.log_contains(&url).await, "the invite link is logged");
     let outbox = api.get("/api/v1/outbox", &admin.jwt()).await.expect(200);
     assert_eq!(outbox["messages"][0]["recipient"], "new@invites.io");
     assert_eq!(outbox["messages"][0]["status"], "not_sent");

@@ -134,6 +134,21 @@ impl TestServer {
         self.log.lock().unwrap().join("\n")
     }
 
+    /// Waits (up to 10 s) until the server's log holds `needle`: log lines are read from the
+    /// process on another thread, so a line may arrive just after the answer that caused it.
+    pub async fn log_contains(&self, needle: &str) -> bool {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            if self.log().contains(needle) {
+                return true;
+            }
+            if std::time::Instant::now() > deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Sends SIGTERM and waits for the process to exit.
     pub fn terminate(&mut self) -> ExitStatus {
         let status = Command::new("kill")
