@@ -88,6 +88,12 @@ impl Fixture {
     }
 }
 
+/// `count` error logs of service checkout at minute 1:30 of the clock.
+async fn checkout_errors(server: &TestServer, key: &str, clock: &Clock, count: usize) {
+    let at = clock.start + TimeDelta::seconds(90);
+    send_logs_at(server, key, "checkout", "error", at, count).await;
+}
+
 fn rule(name: &str, channels: &[&Value]) -> Value {
     json!({
         "name": name,
@@ -159,15 +165,7 @@ async fn an_alert_fires_repeats_and_resolves_through_a_webhook() {
     let (clock, server, api, acme) = (f.clock, f.server, f.api, f.acme);
     let (jwt, hook, channel) = (f.jwt, f.hook, f.channel);
     let t = |m: i64| clock.start + TimeDelta::minutes(m);
-    send_logs_at(
-        &server,
-        &acme.key,
-        "checkout",
-        "error",
-        t(1) + TimeDelta::seconds(30),
-        60,
-    )
-    .await;
+    checkout_errors(&server, &acme.key, &clock, 60).await;
     send_logs_at(
         &server,
         &acme.key,
@@ -356,15 +354,7 @@ async fn pending_that_never_fires_sends_nothing_and_no_data_raises_its_own_insta
     let (clock, server, api, acme) = (f.clock, f.server, f.api, f.acme);
     let (jwt, hook, channel) = (f.jwt, f.hook, f.channel);
     let t = |m: i64| clock.start + TimeDelta::minutes(m);
-    send_logs_at(
-        &server,
-        &acme.key,
-        "checkout",
-        "error",
-        t(1) + TimeDelta::seconds(30),
-        60,
-    )
-    .await;
+    checkout_errors(&server, &acme.key, &clock, 60).await;
 
     let mut pending = rule("Slow burn", &[&channel]);
     pending["pending_for"] = json!("10m");
@@ -451,15 +441,7 @@ async fn a_silence_holds_notifications_back_until_it_ends() {
     let (clock, server, api, acme) = (f.clock, f.server, f.api, f.acme);
     let (jwt, hook, channel) = (f.jwt, f.hook, f.channel);
     let t = |m: i64| clock.start + TimeDelta::minutes(m);
-    send_logs_at(
-        &server,
-        &acme.key,
-        "checkout",
-        "error",
-        t(1) + TimeDelta::seconds(30),
-        60,
-    )
-    .await;
+    checkout_errors(&server, &acme.key, &clock, 60).await;
     let id = api
         .post("/api/v1/alerts", &jwt, rule("Checkout errors", &[&channel]))
         .await
@@ -527,15 +509,7 @@ async fn a_restart_between_firing_and_resolving_loses_and_repeats_nothing() {
     let (clock, mut server, api, acme) = (f.clock, f.server, f.api, f.acme);
     let (jwt, hook, channel) = (f.jwt, f.hook, f.channel);
     let t = |m: i64| clock.start + TimeDelta::minutes(m);
-    send_logs_at(
-        &server,
-        &acme.key,
-        "checkout",
-        "error",
-        t(1) + TimeDelta::seconds(30),
-        60,
-    )
-    .await;
+    checkout_errors(&server, &acme.key, &clock, 60).await;
     let id = api
         .post("/api/v1/alerts", &jwt, rule("Checkout errors", &[&channel]))
         .await
@@ -622,15 +596,7 @@ async fn slack_is_retried_after_429_and_email_threads_the_resolve() {
         .expect(201);
     assert_eq!(email_channel["emails"], json!(["oncall@example.com"]));
     let t = |m: i64| clock.start + TimeDelta::minutes(m);
-    send_logs_at(
-        &server,
-        &acme.key,
-        "checkout",
-        "error",
-        t(1) + TimeDelta::seconds(30),
-        60,
-    )
-    .await;
+    checkout_errors(&server, &acme.key, &clock, 60).await;
     let id = api
         .post(
             "/api/v1/alerts",
