@@ -127,6 +127,11 @@ impl Evaluator {
         // tick is evaluated, as an on-call person would want the current state.
         let at = latest_tick(tick, now, interval_ms);
         let next = at + TimeDelta::milliseconds(interval_ms);
+        let skipped = (at - tick).num_milliseconds() / interval_ms;
+        if skipped > 0 {
+            // Falling behind is the one thing the rule's owner cannot see in its health.
+            tracing::warn!(rule = %rule_record.id, skipped, tick = %at, "an alert rule fell behind its interval; evaluating the latest tick, the missed ones are not replayed");
+        }
         let rule: AlertRule = match serde_json::from_value(rule_record.definition.clone()) {
             Ok(rule) => with_alertname(rule, &rule_record.name),
             Err(error) => {
