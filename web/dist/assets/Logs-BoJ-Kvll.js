@@ -1,0 +1,1 @@
+import{u as e}from"./index-CItAkCOG.js";function t(){return e(`h1`,{children:`Logs`})}export{t as default};

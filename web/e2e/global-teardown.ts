@@ -1,0 +1,13 @@
+// Stops the server global-setup started.
+import { readFileSync } from "node:fs";
+
+export default async function globalTeardown() {
+  const file = process.env.HEXCOVERY_E2E_STATE;
+  if (!file) return;
+  const { pid } = JSON.parse(readFileSync(file, "utf8"));
+  try {
+    process.kill(pid, "SIGTERM");
+  } catch {
+    /* already gone */
+  }
+}
