@@ -68,7 +68,8 @@ test("the TOTP step at sign in", async ({ page, request, baseURL }) => {
   const { access_token } = await signup.json();
   const auth = { Authorization: `Bearer ${access_token}` };
   const setup = await (await request.post(`${baseURL}/api/v1/auth/totp/setup`, { headers: auth, data: {} })).json();
-  const enable = await request.post(`${baseURL}/api/v1/auth/totp/enable`, { headers: auth, data: { code: totp(setup.secret) } });
+  const used = totp(setup.secret);
+  const enable = await request.post(`${baseURL}/api/v1/auth/totp/enable`, { headers: auth, data: { code: used } });
   expect(enable.status(), await enable.text()).toBe(200);
 
   await page.goto("/login");
@@ -76,6 +77,8 @@ test("the TOTP step at sign in", async ({ page, request, baseURL }) => {
   await page.getByLabel("Password").fill("a long enough password");
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect(page.getByLabel("Code")).toBeVisible();
+  // A code works once: wait for the authenticator's next one.
+  await expect.poll(() => totp(setup.secret), { timeout: 35_000, intervals: [500] }).not.toBe(used);
   await page.getByLabel("Code").fill(totp(setup.secret));
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect(page.getByRole("navigation", { name: "Primary" })).toBeVisible();

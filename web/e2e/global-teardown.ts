@@ -1,4 +1,5 @@
-// Stops the server global-setup started.
+// Makes sure the server global-setup started is gone, even when setup's own teardown
+// did not run (a crashed runner leaves the pid in the state file).
 import { readFileSync } from "node:fs";
 
 export default async function globalTeardown() {

@@ -4,6 +4,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+const HERE = fileURLToPath(new URL(".", import.meta.url));
 
 export interface RunningServer {
   process: ChildProcess;
@@ -14,7 +16,7 @@ export interface RunningServer {
   logFile: string;
 }
 
-export const binary = () => process.env.HEXCOVERY_BIN ?? resolve(__dirname, "..", "..", "target", "debug", "hexcovery");
+export const binary = () => process.env.HEXCOVERY_BIN ?? resolve(HERE, "..", "..", "target", "debug", "hexcovery");
 
 export async function startServer(): Promise<RunningServer> {
   const dataDir = mkdtempSync(join(tmpdir(), "hexcovery-e2e-"));
