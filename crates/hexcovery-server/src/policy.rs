@@ -2,17 +2,25 @@
 //! (SPEC §2), declared once. [`app`] builds the router from this table and nothing else, so
 //! a route cannot exist without a decision about who may call it; the integration tests walk
 //! the same table with every kind of credential.
+//!
+//! The web dashboard (SPEC §12) is two public rows at the end: `/` and the catch-all
+//! [`DASHBOARD_PATHS`]. axum (matchit) prefers static and parameter segments to a catch-all,
+//! so every API route above still takes its own paths; an unknown `/api/…` path that lands
+//! on the catch-all is answered as before, the JSON 404 (any method), never the page.
 
 use crate::auth;
 use crate::error::{ApiError, ErrorClass};
 use crate::routes;
 use crate::state::AppState;
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::handler::Handler;
 use axum::http::{Method, Uri};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter, on};
 use hexcovery_auth::Role;
+use std::sync::LazyLock;
+use tower::ServiceExt as _;
 use tower_http::trace::TraceLayer;
 
 /// Who may call a route.
@@ -415,7 +423,32 @@ pub fn route_table() -> Vec<RouteSpec> {
             User(Editor),
             silences::remove,
         ),
+        // the web dashboard: `/` and every other path outside /api/
+        route(M::GET, "/", Public, dashboard),
+        route(M::GET, DASHBOARD_PATHS, Public, dashboard),
     ]
+}
+
+/// The dashboard's catch-all: every path that no other route takes.
+pub const DASHBOARD_PATHS: &str = "/{*path}";
+
+/// Whether `path` is in the API's namespace, where no path is a dashboard page.
+fn is_api_path(path: &str) -> bool {
+    path == "/api" || path.starts_with("/api/")
+}
+
+/// The dashboard's files, pages and their headers (`hexcovery-ui`); built once.
+static DASHBOARD: LazyLock<Router> = LazyLock::new(hexcovery_ui::router);
+
+async fn dashboard(request: Request) -> Response {
+    if is_api_path(request.uri().path()) {
+        let (method, uri) = (request.method().clone(), request.uri().clone());
+        return not_found(method, uri).await.into_response();
+    }
+    match DASHBOARD.clone().oneshot(request).await {
+        Ok(response) => response,
+        Err(never) => match never {},
+    }
 }
 
 /// The Access rule of every route, for tests and documentation.
@@ -455,7 +488,12 @@ async fn not_found(method: Method, uri: Uri) -> ApiError {
     )
 }
 
-async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+async fn method_not_allowed(method: Method, uri: Uri, matched: Option<MatchedPath>) -> ApiError {
+    // `POST /api/v1/nope` reaches the dashboard's catch-all, which takes only GET: it is no
+    // route, as `GET /api/v1/nope` is.
+    if is_api_path(uri.path()) && matched.is_some_and(|m| m.as_str() == DASHBOARD_PATHS) {
+        return not_found(method, uri).await;
+    }
     ApiError::new(
         ErrorClass::MethodNotAllowed,
         "method_not_allowed",

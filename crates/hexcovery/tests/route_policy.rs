@@ -1,11 +1,13 @@
 //! Walks every route of the policy table — the table the router is built from — with no
 //! credential, an API key, and a JWT of each role, and checks each answer against the
-//! route's declared Access rule.
+//! route's declared Access rule. The dashboard's public rows (`/` and its catch-all) must
+//! answer the page to everyone; the API's namespace stays JSON.
 
 mod common;
 
 use common::*;
 use hexcovery_auth::Role;
+use hexcovery_server::policy::DASHBOARD_PATHS;
 use hexcovery_server::{Access, route_policies};
 use serde_json::json;
 
@@ -40,9 +42,19 @@ async fn every_route_answers_each_credential_as_its_policy_says() {
     assert!(routes.len() >= 20, "the table lists the API");
     // Logging out ends the session whose token the walk uses: do it last.
     routes.sort_by_key(|(_, path, _)| path.ends_with("/logout"));
+    assert!(
+        routes
+            .iter()
+            .any(|(m, p, a)| m == "GET" && *p == DASHBOARD_PATHS && *a == Access::Public),
+        "the dashboard's catch-all is in the table"
+    );
     let mut checked = 0;
+    let mut pages = 0;
     for (method, path, access) in routes {
-        let concrete = path.replace("{id}", "0190f5e4-0000-7000-8000-000000000000");
+        let concrete = path
+            .replace("{id}", "0190f5e4-0000-7000-8000-000000000000")
+            .replace(DASHBOARD_PATHS, "/settings/keys");
+        let is_page = !path.starts_with("/api/") && !matches!(path, "/healthz" | "/readyz");
         let body = matches!(method.as_str(), "POST" | "PATCH" | "PUT").then(|| json!({}));
         for (label, cred, role, is_key) in &creds {
             let answer = api
@@ -61,6 +73,14 @@ async fn every_route_answers_each_credential_as_its_policy_says() {
                     status != 401 && status != 403,
                     "should pass the guard: {context}"
                 );
+                if is_page {
+                    assert_eq!(access, Access::Public, "{context}");
+                    assert_eq!(status, 200, "{context}");
+                    let content_type = answer.headers["content-type"].to_str().unwrap();
+                    assert!(content_type.starts_with("text/html"), "{context}");
+                    assert!(answer.headers.contains_key("content-security-policy"));
+                    pages += 1;
+                }
             } else if matches!(cred, Cred::None) {
                 assert_eq!(status, 401, "{context}");
             } else {
@@ -70,6 +90,11 @@ async fn every_route_answers_each_credential_as_its_policy_says() {
         }
     }
     assert!(checked >= 100);
+    assert_eq!(
+        pages,
+        2 * creds.len(),
+        "`/` and the catch-all, each credential"
+    );
 }
 
 #[tokio::test]
@@ -80,12 +105,20 @@ async fn paths_outside_the_table_do_not_exist() {
     for path in [
         "/api/v1/nope",
         "/api/v1/org/secret",
-        "/admin",
+        "/api",
+        "/api/",
+        "/api/v2/logs",
         "/api/v1/api-keys/x/y",
     ] {
         api.get(path, &admin.jwt())
             .await
             .expect_error(404, "no_such_route");
+        // Not a dashboard page (whose catch-all takes only GET) either, whatever the method.
+        for method in ["POST", "PUT", "DELETE"] {
+            api.send(method, path, &admin.jwt(), Some(json!({})))
+                .await
+                .expect_error(404, "no_such_route");
+        }
     }
     api.send("PUT", "/api/v1/org", &admin.jwt(), Some(json!({})))
         .await
