@@ -44,6 +44,8 @@ export interface ChartProps {
   xRange?: [number, number];
   /** Draw x as plain numbers instead of time (e.g. a scatter over durations). */
   xIsTime?: boolean;
+  /** Called with the data index under the cursor when the plot is clicked (not brushed). */
+  onPick?: (index: number) => void;
 }
 
 /** Cumulative sums for stacking; each series then draws from its band to the previous. */
@@ -175,6 +177,14 @@ export function Chart(props: ChartProps) {
     } else {
       plot.current = new uPlot(opts, data as uPlot.AlignedData, el);
     }
+    // A click (no brush movement) picks the point under the cursor.
+    let downX = 0;
+    const over = plot.current.over;
+    over.addEventListener("mousedown", (e) => (downX = e.clientX));
+    over.addEventListener("click", (e) => {
+      const idx = plot.current?.cursor.idx;
+      if (latest.current.onPick && Math.abs(e.clientX - downX) < 4 && idx !== null && idx !== undefined) latest.current.onPick(idx);
+    });
     const resize = new ResizeObserver(() => {
       const w = el.clientWidth;
       if (w && plot.current && Math.abs(plot.current.width - w) > 1) plot.current.setSize({ width: w, height: p.height ?? 180 });
