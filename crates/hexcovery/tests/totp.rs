@@ -71,6 +71,8 @@ async fn two_factor_login_from_setup_to_disable() {
     );
     let key = TotpKey::from_base32(secret, email).unwrap();
     login(&api, email, None).await.expect(200);
+    let me = api.get("/api/v1/me", &admin.jwt()).await.expect(200);
+    assert_eq!(me["totp_enabled"], false, "a setup alone does not turn 2FA on");
 
     // Enable needs a right code.
     api.post(
@@ -98,6 +100,8 @@ async fn two_factor_login_from_setup_to_disable() {
     api.post("/api/v1/auth/totp/setup", &admin.jwt(), json!({}))
         .await
         .expect_error(409, "totp_already_enabled");
+    let me = api.get("/api/v1/me", &admin.jwt()).await.expect(200);
+    assert_eq!(me["totp_enabled"], true);
 
     // Login now needs the code; the code that enabled 2FA is spent already.
     login(&api, email, None)
@@ -173,6 +177,8 @@ async fn two_factor_login_from_setup_to_disable() {
     .await
     .expect(204);
     login(&api, email, None).await.expect(200);
+    let me = api.get("/api/v1/me", &admin.jwt()).await.expect(200);
+    assert_eq!(me["totp_enabled"], false);
 
     // Every step is in the audit log.
     let audit = api

@@ -20,7 +20,14 @@ pub async fn me(
     SignedInUser(session): SignedInUser,
 ) -> ApiResult<Json<Value>> {
     let org = state.meta.get_org(session.user.org_id).await?;
-    Ok(Json(json!({ "user": session.user, "org": org })))
+    // The dashboard's security page shows whether 2FA is on for the caller.
+    let totp = state
+        .meta
+        .totp_record(session.user.org_id, session.user.id)
+        .await?;
+    Ok(Json(
+        json!({ "user": session.user, "org": org, "totp_enabled": totp.enabled }),
+    ))
 }
 
 /// `GET /api/v1/org`.

@@ -1,9 +1,9 @@
 // Settings › Password and 2FA: change your password; set up TOTP two-factor sign-in with a
 // QR code drawn here (no remote service sees the secret), turn it on with a code, keep the
 // recovery codes shown once, turn it off, or replace the recovery codes.
-import { useMemo, useState } from "preact/hooks";
+import { useEffect, useMemo, useState } from "preact/hooks";
 import { CopyButton, ErrorNote, Field } from "../../components/ui";
-import { ApiError, post } from "../../lib/api";
+import { ApiError, get, post } from "../../lib/api";
 import { currentUser } from "../../lib/session";
 import { Done, SectionHead, useAction } from "./common";
 import { qrShape } from "./qr";
@@ -230,6 +230,21 @@ function TwoFactorCard() {
   const [codes, setCodes] = useState<string[] | null>(null);
   const [note, setNote] = useState<string | null>(null);
   const [settingUp, setSettingUp] = useState(false);
+  // `/api/v1/me` says whether 2FA is on; until it answers the card offers both flows.
+  useEffect(() => {
+    let live = true;
+    get<{ totp_enabled?: boolean }>("/api/v1/me").then(
+      (me) => {
+        if (!live || typeof me.totp_enabled !== "boolean") return;
+        setKnownStatus(me.totp_enabled);
+        setStatus((s) => (s === "unknown" ? (me.totp_enabled ? "on" : "off") : s));
+      },
+      () => undefined,
+    );
+    return () => {
+      live = false;
+    };
+  }, []);
   const on = () => {
     setStatus("on");
     setKnownStatus(true);
