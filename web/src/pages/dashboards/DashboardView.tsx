@@ -186,6 +186,13 @@ export default function DashboardView({ params }: PageProps) {
   const gridRef = useRef<HTMLDivElement>(null);
 
   const dirty = editing && draft ? (isNew ? true : dash ? !sameDoc(draft, docOf(dash)) : false) : false;
+  // Closing the tab or reloading with unsaved edits asks first.
+  useEffect(() => {
+    if (!dirty) return;
+    const ask = (e: BeforeUnloadEvent) => e.preventDefault();
+    window.addEventListener("beforeunload", ask);
+    return () => window.removeEventListener("beforeunload", ask);
+  }, [dirty]);
 
   const applyItems = (next: Item[]) =>
     setDraft((d) =>
@@ -202,6 +209,9 @@ export default function DashboardView({ params }: PageProps) {
 
   const startDrag = (panelId: string, e: PointerEvent, mode: "move" | "resize") => {
     if (!draft || !gridRef.current || e.button !== 0) return;
+    // A narrow window stacks panels in one column: there pixels are not grid columns, so
+    // only the layout buttons move panels.
+    if (getComputedStyle(gridRef.current).gridTemplateColumns.split(" ").length < 24) return;
     e.preventDefault();
     const rect = gridRef.current.getBoundingClientRect();
     const colW = (rect.width - 23 * GAP_PX) / 24 + GAP_PX;
@@ -396,7 +406,7 @@ export default function DashboardView({ params }: PageProps) {
                 Settings
               </button>
               <span class="dash-sep" />
-              <button type="button" class="btn primary" disabled={saving || !draft.title.trim()} onClick={() => void save()}>
+              <button type="button" class="btn primary" disabled={saving || !draft.title.trim() || !dirty} title={dirty ? undefined : "Nothing changed yet"} onClick={() => void save()}>
                 {saving ? "Saving…" : "Save"}
               </button>
               {discarding ? (

@@ -3,13 +3,21 @@
 // answer, and in edit mode offers edit, remove, and keyboard-accessible move and resize.
 import type { Marker } from "../../components/Chart";
 import { ErrorNote, Loading } from "../../components/ui";
-import { oql, post, type OqlResult } from "../../lib/api";
+import { ApiError, oql, post, type OqlResult } from "../../lib/api";
 import { docRange, type Panel, type Scalar } from "../../lib/dashboard";
 import type { Direction, Resize } from "../../lib/grid";
 import { useLoad } from "../../lib/hooks";
 import { rangeLabel, type TimeRange } from "../../lib/time";
 import { PanelBody } from "./PanelBody";
-import { errorPosition } from "./QueryInput";
+
+/** "line 2, column 25: did you mean `logs`?" from an OQL error, when it has a position. */
+function errorPosition(error: unknown): string | null {
+  if (!(error instanceof ApiError)) return null;
+  const { line, column, hint } = error.detail as { line?: number; column?: number; hint?: string };
+  const at = line ? `line ${line}${column ? `, column ${column}` : ""}` : "";
+  if (!at && !hint) return null;
+  return [at, hint].filter(Boolean).join(": ");
+}
 
 /** Grid row height and gap, in px (the CSS grid uses the same). */
 export const ROW_PX = 30;

@@ -10,7 +10,7 @@ import type { TimeRange } from "../../lib/time";
 import { Drawer } from "./Drawer";
 import { PanelBody } from "./PanelBody";
 import { QueryInput } from "./QueryInput";
-import { ErrorNote, Loading } from "../../components/ui";
+import { Loading } from "../../components/ui";
 
 /** `value` once it has stopped changing for `ms`. */
 export function useDebounced<T>(value: T, ms: number): T {
@@ -128,7 +128,7 @@ export function PanelEditor({ panel, isNew, range, params, declared, onApply, on
           )}
         </div>
         {preview.error ? (
-          <ErrorNote error={preview.error} />
+          <p class="muted">The query did not run; its error is marked above.</p>
         ) : !params ? (
           <Loading label="Waiting for variable options" />
         ) : preview.data ? (

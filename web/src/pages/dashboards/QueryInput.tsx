@@ -1,7 +1,7 @@
-// The query box of the panel and variable editors: a labelled text area where Ctrl/Cmd+Enter
-// runs, with the server's error position shown under it.
-import { TextArea } from "../../components/ui";
-import { ApiError } from "../../lib/api";
+// The query box of the panel and variable editors: the shared OQL editor (CodeMirror on
+// demand, Ctrl/Cmd+Enter runs, the last run's error marked at its line and column), with a
+// line of help under it.
+import { OqlEditor } from "../../components/editor/OqlEditor";
 
 export interface QueryInputProps {
   label: string;
@@ -14,35 +14,11 @@ export interface QueryInputProps {
   hint?: string;
 }
 
-/** "line 2, column 25: did you mean `logs`?" from an OQL error, when it has a position. */
-export function errorPosition(error: unknown): string | null {
-  if (!(error instanceof ApiError)) return null;
-  const { line, column, hint } = error.detail as { line?: number; column?: number; hint?: string };
-  const at = line ? `line ${line}${column ? `, column ${column}` : ""}` : "";
-  if (!at && !hint) return null;
-  return [at, hint].filter(Boolean).join(": ");
-}
-
 export function QueryInput({ label, value, onChange, onRun, error, rows = 5, hint }: QueryInputProps) {
-  const position = errorPosition(error);
   return (
     <div class="dash-query">
-      <TextArea
-        label={label}
-        value={value}
-        rows={rows}
-        spellcheck={false}
-        hint={hint}
-        aria-invalid={error ? true : undefined}
-        onInput={(e) => onChange(e.currentTarget.value)}
-        onKeyDown={(e) => {
-          if (e.key === "Enter" && (e.ctrlKey || e.metaKey) && onRun) {
-            e.preventDefault();
-            onRun();
-          }
-        }}
-      />
-      {position && <div class="dash-query-pos muted small">At {position}</div>}
+      <OqlEditor label={label} value={value} onChange={onChange} onRun={onRun} errors={error instanceof Error ? error : error ? String(error) : null} rows={rows} />
+      {hint && <small class="hint muted">{hint}</small>}
     </div>
   );
 }

@@ -4,59 +4,19 @@
 import { useState } from "preact/hooks";
 import { Field, SelectField } from "../../components/ui";
 import { ApiError, oql } from "../../lib/api";
-import { coerce, optionsFromResult, parseOptions, type Scalar, type Variable, type VariableKind } from "../../lib/dashboard";
+import { optionsFromResult, parseOptions, type Scalar, type Variable, type VariableKind } from "../../lib/dashboard";
+import { draftOf, nextKey, variableOf, type VarDraft } from "../../lib/dashboardVariables";
 import { useLoad } from "../../lib/hooks";
 import type { TimeRange } from "../../lib/time";
 import { Drawer } from "./Drawer";
 import { useDebounced } from "./PanelEditor";
 import { QueryInput } from "./QueryInput";
 
-interface VarDraft {
-  key: number;
-  name: string;
-  kind: VariableKind;
-  query: string;
-  options: string;
-  multi: boolean;
-  default: string;
-  /** The options as stored, so typed text keeps their types (5 stays a number). */
-  original?: Scalar[];
-}
-
 const KINDS = [
   { value: "query", label: "Query (distinct values of the first column)" },
   { value: "custom", label: "Custom list" },
   { value: "text", label: "Text box" },
 ];
-
-const IDENT = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
-
-let keys = 0;
-function draftOf(v: Variable): VarDraft {
-  const def = v.default === null || v.default === undefined ? "" : Array.isArray(v.default) ? v.default.join(", ") : String(v.default);
-  return { key: ++keys, name: v.name, kind: v.kind, query: v.query ?? "", options: (v.options ?? []).join(", "), multi: v.multi, default: def, original: v.options };
-}
-
-/** A draft as the document holds it, or the reason it cannot be one. */
-export function variableOf(d: VarDraft): Variable | string {
-  if (!IDENT.test(d.name)) return `“${d.name}” is not a variable name: a letter or _, then letters, digits or _ (it is $${d.name || "name"} in queries).`;
-  const options = d.kind === "custom" ? parseOptions(d.options).map((o) => coerce(o, d.original)) : undefined;
-  if (d.kind === "query" && !d.query.trim()) return `$${d.name} needs a query; its options are the distinct values of the first column.`;
-  if (d.kind === "custom" && !options!.length) return `$${d.name} needs options, separated by commas.`;
-  const multi = d.kind !== "text" && d.multi;
-  let def: Scalar | Scalar[] | null = null;
-  if (d.default.trim()) {
-    if (multi) def = parseOptions(d.default).map((x) => coerce(x, options));
-    else def = d.kind === "text" ? d.default : coerce(d.default.trim(), options);
-    const list = Array.isArray(def) ? def : [def];
-    const bad = options && list.find((x) => !options.some((o) => String(o) === String(x)));
-    if (bad !== undefined && bad !== null && options) return `$${d.name}'s default ${String(bad)} is not one of its options.`;
-  }
-  const v: Variable = { name: d.name, kind: d.kind, multi, default: def };
-  if (d.kind === "query") v.query = d.query;
-  if (d.kind === "custom") v.options = options;
-  return v;
-}
 
 function OptionsPreview({ draft, range, params }: { draft: VarDraft; range: TimeRange; params: Record<string, Scalar | Scalar[]> }) {
   const query = useDebounced(draft.query, 600);
@@ -185,7 +145,7 @@ export function VariablesEditor({ variables, range, values, onApply, onCancel }:
           {problem}
         </div>
       )}
-      <button type="button" class="btn" onClick={() => setDrafts((ds) => [...ds, { key: ++keys, name: `var${ds.length + 1}`, kind: "custom", query: "", options: "", multi: false, default: "" }])}>
+      <button type="button" class="btn" onClick={() => setDrafts((ds) => [...ds, { key: nextKey(), name: `var${ds.length + 1}`, kind: "custom", query: "", options: "", multi: false, default: "" }])}>
         Add variable
       </button>
     </Drawer>
