@@ -37,6 +37,8 @@ test("a dashboard created in the UI, saved, reloaded, edited and restored", asyn
   await page.getByRole("button", { name: "Create" }).click();
   await expect(page).toHaveURL(/\/dashboards\/new\?/);
   await expect(page.getByRole("heading", { level: 1, name: "E2E log volume" })).toBeVisible();
+  await expect(page.getByText("No panels yet. Add panel puts one on the grid.")).toBeVisible();
+  await shot("dashboards-new");
 
   await page.getByRole("button", { name: "Add panel" }).click();
   const sheet = page.getByRole("dialog", { name: "Add panel" });
@@ -129,7 +131,7 @@ test("every panel kind, a variable, markers and edit mode", async ({ page, seed,
     annotations: { names: ["deploy/*"], alerts: true },
     panels: [
       { id: "total", kind: "stat", title: "Logs", query: "SELECT count(*) AS logs FROM logs WHERE service IN ($service)", layout: { x: 0, y: 0, w: 6, h: 4 } },
-      { id: "errors", kind: "stat", title: "Errors", query: "SELECT count(*) AS errors FROM logs WHERE level = 'error' AND service IN ($service)", layout: { x: 6, y: 0, w: 6, h: 4 } },
+      { id: "errors", kind: "stat", title: "Errors", query: "SELECT count(*) AS errors FROM logs WHERE level = 'error' AND service IN ($service)", layout: { x: 6, y: 0, w: 6, h: 4 }, options: { thresholds: [{ value: 0, color: "green" }, { value: 20, color: "red" }] } },
       { id: "by-service", kind: "bar", title: "Logs per service", query: "SELECT service, count(*) AS logs FROM logs WHERE service IN ($service) GROUP BY service", layout: { x: 12, y: 0, w: 12, h: 4 } },
       { id: "volume", kind: "timeseries", title: "Log volume", query: "SELECT bucket() AS t, service, count(*) FROM logs WHERE service IN ($service) GROUP BY t, service ORDER BY t", layout: { x: 0, y: 4, w: 12, h: 8 } },
       { id: "cpu", kind: "timeseries", title: "CPU by host", query: "SELECT bucket() AS t, host, avg(cpu_usage_pct) AS cpu FROM host GROUP BY t, host ORDER BY t", layout: { x: 12, y: 4, w: 12, h: 8 } },
@@ -145,7 +147,26 @@ test("every panel kind, a variable, markers and edit mode", async ({ page, seed,
   await expect(page.getByRole("region", { name: "Levels per service" }).getByRole("table")).toBeVisible();
   await expect(page.getByRole("region", { name: "Log volume" }).getByRole("img", { name: /checkout v2.4/ })).toBeAttached();
   await page.waitForLoadState("networkidle");
+  // The time series share one cursor: hovering one shows the time in the other's legend.
+  const cpuLegend = page.getByRole("figure", { name: "CPU by host" }).getByRole("table");
+  await expect(cpuLegend).not.toContainText(/\d:\d\d/);
+  const volume = await page.getByRole("figure", { name: "Log volume" }).boundingBox();
+  await page.mouse.move(volume!.x + volume!.width / 2, volume!.y + volume!.height / 3);
+  await expect(cpuLegend).toContainText(/\d:\d\d/);
+  await page.mouse.move(0, 0);
   await shot("dashboards-view");
+  // The time picker and auto refresh run the panels again, over the picked range.
+  const picked = page.waitForRequest((r) => r.url().endsWith("/panels/total/query") && r.postDataJSON()?.from === "now-15m");
+  await page.getByRole("button", { name: "Last 1 hour" }).click();
+  await page.getByRole("dialog", { name: "Time range" }).getByRole("button", { name: "Last 15 minutes" }).click();
+  await picked;
+  await expect(page).toHaveURL(/from=now-15m/);
+  const refreshed = page.waitForRequest((r) => r.url().endsWith("/panels/total/query"), { timeout: 12_000 });
+  await page.getByLabel("Auto refresh").selectOption("5s");
+  await refreshed;
+  await page.getByLabel("Auto refresh").selectOption("off");
+  await page.getByRole("button", { name: "Last 15 minutes" }).click();
+  await page.getByRole("dialog", { name: "Time range" }).getByRole("button", { name: "Last 1 hour" }).click();
   // Dark theme, and a narrow window where panels stack.
   await page.getByRole("button", { name: "Dark theme" }).click();
   await expect(page.getByRole("region", { name: "CPU by host" }).getByRole("figure")).toBeVisible();
@@ -245,7 +266,7 @@ test("a viewer sees dashboards but no edit controls", async ({ browser, request,
   await context.close();
 });
 
-test("export downloads the document, import makes a copy, panels drag on the grid", async ({ page, seed, signIn }) => {
+test("export downloads the document, import makes a copy, panels drag on the grid", async ({ page, seed, signIn, shot }) => {
   const api = await apiAs(page, seed.admin);
   const created = await api.post("/api/v1/dashboards", {
     title: "E2E export me",
@@ -270,6 +291,7 @@ test("export downloads the document, import makes a copy, panels drag on the gri
   await expect(page.getByRole("alert")).toContainText("not JSON");
   await page.getByLabel("Export file").setInputFiles(file);
   await expect(page.getByLabel("Export JSON")).toHaveValue(/E2E export me/);
+  await shot("dashboards-import");
   await page.getByRole("button", { name: "Import", exact: true }).last().click();
   await expect(page).toHaveURL(/\/dashboards\/[0-9a-f-]{36}/);
   expect(page.url()).not.toContain(created.id);

@@ -13,6 +13,7 @@ import {
   parseOptions,
   referencedVariables,
   resolvedValues,
+  thresholdColor,
   toBars,
   toSeries,
   toStat,
@@ -160,5 +161,22 @@ describe("import", () => {
   it("names export files after the title", () => {
     expect(exportFileName("Checkout / Payments!")).toBe("checkout-payments.dashboard.json");
     expect(exportFileName("!!!")).toBe("dashboard.dashboard.json");
+  });
+});
+
+describe("display options", () => {
+  it("colours a stat by the highest threshold it reaches", () => {
+    const th = [
+      { value: 10, color: "orange" },
+      { value: 50, color: "red" },
+      { value: 0, color: "#22aa22" },
+    ];
+    expect(thresholdColor(5, th)).toBe("#22aa22");
+    expect(thresholdColor(10, th)).toBe("var(--warn)");
+    expect(thresholdColor(99, th)).toBe("var(--bad)");
+    expect(thresholdColor(-1, th)).toBeUndefined();
+    expect(thresholdColor("x", th)).toBeUndefined();
+    expect(thresholdColor(5, [{ value: 1, color: "url(x)" }])).toBeUndefined();
+    expect(thresholdColor(5, null)).toBeUndefined();
   });
 });

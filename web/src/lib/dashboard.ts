@@ -368,3 +368,22 @@ export function exportFileName(title: string): string {
 
 /** Whether two documents are the same (for "unsaved changes"). */
 export const sameDoc = (a: DashboardDoc, b: DashboardDoc) => JSON.stringify(a) === JSON.stringify(b);
+
+// ---- display options (the panel's `options`, which the server stores as given) --------
+
+const NAMED: Record<string, string> = { red: "var(--bad)", green: "var(--ok)", orange: "var(--warn)", yellow: "var(--warn)", blue: "var(--accent)" };
+
+/** The colour of a stat's value under `options.thresholds` (`[{value, color}]`): the
+ * colour of the highest threshold it reaches, or none. Unknown colour words are ignored. */
+export function thresholdColor(value: unknown, thresholds: unknown): string | undefined {
+  if (typeof value !== "number" || !Array.isArray(thresholds)) return undefined;
+  let best: { value: number; color: string } | undefined;
+  for (const t of thresholds) {
+    if (!t || typeof t.value !== "number" || typeof t.color !== "string") continue;
+    if (value >= t.value && (!best || t.value >= best.value)) best = t;
+  }
+  if (!best) return undefined;
+  const c = best.color.trim().toLowerCase();
+  if (NAMED[c]) return NAMED[c];
+  return /^#[0-9a-f]{3,8}$/.test(c) ? c : undefined;
+}

@@ -101,11 +101,17 @@ function ImportDashboard({ onClose }: { onClose: () => void }) {
             accept="application/json,.json"
             onChange={async (e) => {
               const file = e.currentTarget.files?.[0];
-              if (file) setText(await file.text());
+              if (file) {
+                setText(await file.text());
+                setError(null);
+              }
             }}
           />
         </div>
-        <TextArea label="Export JSON" hint="What Export on a dashboard downloads; the import is a new dashboard." rows={10} value={text} onInput={(e) => setText(e.currentTarget.value)} spellcheck={false} />
+        <TextArea label="Export JSON" hint="What Export on a dashboard downloads; the import is a new dashboard." rows={10} value={text} onInput={(e) => {
+            setText(e.currentTarget.value);
+            setError(null);
+          }} spellcheck={false} />
         {error ? <ImportError error={error} /> : null}
         <div class="row">
           <button class="btn primary" type="submit" disabled={busy}>

@@ -4,7 +4,7 @@ import { useMemo } from "preact/hooks";
 import { Chart, type Marker } from "../../components/Chart";
 import { Empty } from "../../components/ui";
 import type { OqlResult } from "../../lib/api";
-import { toBars, toSeries, toStat, type PanelKind } from "../../lib/dashboard";
+import { thresholdColor, toBars, toSeries, toStat, type PanelKind } from "../../lib/dashboard";
 import { formatNumber, formatTimestamp } from "../../lib/format";
 import { colorFor } from "../../lib/colors";
 
@@ -22,6 +22,8 @@ export interface PanelBodyProps {
   sync?: string;
   xRange?: [number, number];
   onZoom?: (from: number, to: number) => void;
+  /** The panel's display options (`thresholds` colour a stat). */
+  options?: Record<string, unknown>;
 }
 
 function cell(value: unknown, type: string): string {
@@ -32,7 +34,7 @@ function cell(value: unknown, type: string): string {
   return String(value);
 }
 
-export function PanelBody({ kind, result, height, label, markers, sync, xRange, onZoom }: PanelBodyProps) {
+export function PanelBody({ kind, result, height, label, markers, sync, xRange, onZoom, options }: PanelBodyProps) {
   // The chart rebuilds when its data changes identity: shape the answer once per answer.
   const series = useMemo(() => (kind === "timeseries" || kind === "bar" ? toSeries(result) : null), [result, kind]);
   const chartSeries = useMemo(() => series?.labels.map((l) => ({ label: l, kind: kind === "bar" ? ("bars" as const) : ("line" as const) })) ?? [], [series, kind]);
@@ -42,7 +44,7 @@ export function PanelBody({ kind, result, height, label, markers, sync, xRange, 
     const text = typeof stat.value === "number" ? formatNumber(stat.value) : stat.value === null || stat.value === undefined ? "–" : String(stat.value);
     return (
       <div class="dash-stat" role="group" aria-label={label}>
-        <div class="dash-stat-value" title={String(stat.value)}>
+        <div class="dash-stat-value" title={String(stat.value)} style={{ color: thresholdColor(stat.value, options?.thresholds) }}>
           {text}
         </div>
         <div class="dash-stat-label muted">{stat.column}</div>

@@ -131,7 +131,7 @@ export function PanelCard(props: PanelCardProps) {
             {errorPosition(run.error) && <div class="muted small">At {errorPosition(run.error)}</div>}
           </div>
         ) : run.data ? (
-          <PanelBody kind={panel.kind} result={run.data} height={bodyPx} label={title} markers={panel.show_annotations && panel.kind === "timeseries" ? props.markers : undefined} sync={props.sync} xRange={own ? undefined : props.xRange} onZoom={props.onZoom} />
+          <PanelBody kind={panel.kind} result={run.data} height={bodyPx} label={title} options={panel.options} markers={panel.show_annotations && panel.kind === "timeseries" ? props.markers : undefined} sync={props.sync} xRange={own ? undefined : props.xRange} onZoom={props.onZoom} />
         ) : editing && !params ? (
           <Loading label="Waiting for variable options" />
         ) : (
