@@ -3,7 +3,7 @@
 // Delete for editors, and the rule's instances and history. Viewers read the rule and
 // preview it, without edit controls.
 import { useMemo, useState } from "preact/hooks";
-import { del, get, patch, post, put } from "../../lib/api";
+import { ApiError, del, get, patch, post, put } from "../../lib/api";
 import {
   type AlertInstance,
   type AlertRule,
@@ -30,6 +30,7 @@ import { Link, navigate, param } from "../../lib/router";
 import { canEdit, isAdmin } from "../../lib/session";
 import { formatRelative, formatTimestamp } from "../../lib/format";
 import { Badge, Card, ErrorNote, Field, Loading, SelectField, TextArea } from "../../components/ui";
+import { type EditorError, OqlEditor } from "../../components/editor/OqlEditor";
 import type { PageProps } from "../../routes";
 import { ConfirmButton, type Errors, Fw, invalid } from "./FormBits";
 import { PreviewPanel } from "./PreviewPanel";
@@ -66,12 +67,30 @@ const FORM_FIELDS = new Set([
 /** The draft key each API path edits (clearing that field's error when it changes). */
 const PATH_OF: Partial<Record<keyof Draft, string>> = { op: "condition.op", threshold: "condition.threshold", warning: "condition.warning", recovery: "condition.recovery", reducer: "condition.reducer" };
 
-/** An API error as `{field: message}` for the form, or null when it names no form field. */
-function formError(e: unknown): Errors | null {
+/** Errors by form field: text found before sending, or the API's error itself (the query
+ * editor marks an OQL error at its line and column). */
+type RawErrors = Record<string, unknown>;
+
+/** An API error as `{field: error}` for the form, or null when it names no form field. */
+function formError(e: unknown): RawErrors | null {
   const field = fieldOf(e);
   if (!field || !FORM_FIELDS.has(field)) return null;
-  const pos = field === "query" ? queryPosition(e) : null;
-  return { [field]: fieldMessage(e) + (pos ? `\n${pos}` : "") };
+  return { [field]: e };
+}
+
+/** What the form shows under a field. */
+function errorText(e: unknown): string {
+  if (typeof e === "string") return e;
+  const pos = queryPosition(e);
+  return fieldMessage(e) + (pos ? `\n${pos}` : "");
+}
+
+/** The query's error as the OQL editor takes it: the message without its field path. */
+function editorError(e: unknown): EditorError[] | null {
+  if (e === undefined || e === null) return null;
+  if (typeof e === "string") return [{ message: e }];
+  const d = e instanceof ApiError ? (e.detail as { line?: number; column?: number; hint?: string }) : {};
+  return [{ message: fieldMessage(e), line: d.line, column: d.column, hint: d.hint, code: e instanceof ApiError ? e.code : undefined }];
 }
 
 export default function AlertDetail({ params }: PageProps) {
@@ -109,8 +128,8 @@ function newDraft(): Draft {
 function Editor({ initial }: { initial: AlertRule | null }) {
   const [rule, setRule] = useState<AlertRule | null>(initial);
   const [draft, setDraft] = useState<Draft>(() => (initial ? draftOf(initial) : newDraft()));
-  const [saveErrors, setSaveErrors] = useState<Errors>({});
-  const [previewErrors, setPreviewErrors] = useState<Errors>({});
+  const [saveErrors, setSaveErrors] = useState<RawErrors>({});
+  const [previewErrors, setPreviewErrors] = useState<RawErrors>({});
   const [tried, setTried] = useState(false);
   const [general, setGeneral] = useState<unknown>(null);
   const [notice, setNotice] = useState<string | null>(() => {
@@ -129,7 +148,8 @@ function Editor({ initial }: { initial: AlertRule | null }) {
   for (const [k, v] of Object.entries(local.errors)) {
     if (tried || !/is required/.test(v)) localShown[k] = v;
   }
-  const errors: Errors = { ...previewErrors, ...saveErrors, ...localShown };
+  const raw: RawErrors = { ...previewErrors, ...saveErrors, ...localShown };
+  const errors: Errors = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, errorText(v)]));
   // The preview needs no name yet; everything else must be sendable.
   const previewSource = editable ? draft : rule ? draftOf(rule) : draft;
   const previewBody = useMemo(() => bodyOf({ ...previewSource, name: previewSource.name.trim() || "Untitled rule" }), [JSON.stringify(previewSource)]);
@@ -253,7 +273,7 @@ function Editor({ initial }: { initial: AlertRule | null }) {
       {rule && <RuleStatus rule={rule} />}
       <div class="alert-editor">
         {editable ? (
-          <RuleForm draft={draft} set={set} errors={errors} onSubmit={save} isNew={!rule} onRun={() => setNudge((n) => n + 1)} />
+          <RuleForm draft={draft} set={set} errors={errors} queryError={editorError(raw.query)} onSubmit={save} isNew={!rule} onRun={() => setNudge((n) => n + 1)} />
         ) : (
           rule && <RuleReadOnly rule={rule} />
         )}
@@ -288,7 +308,23 @@ function RuleStatus({ rule }: { rule: AlertRule }) {
 
 const text = (e: Event) => (e.target as HTMLInputElement).value;
 
-function RuleForm({ draft, set, errors, onSubmit, isNew, onRun }: { draft: Draft; set: <K extends keyof Draft>(k: K, v: Draft[K]) => void; errors: Errors; onSubmit: (e: Event) => void; isNew: boolean; onRun: () => void }) {
+function RuleForm({
+  draft,
+  set,
+  errors,
+  queryError,
+  onSubmit,
+  isNew,
+  onRun,
+}: {
+  draft: Draft;
+  set: <K extends keyof Draft>(k: K, v: Draft[K]) => void;
+  errors: Errors;
+  queryError: EditorError[] | null;
+  onSubmit: (e: Event) => void;
+  isNew: boolean;
+  onRun: () => void;
+}) {
   const dir = draft.op === "<" || draft.op === "<=" ? "above" : "below";
   const levels = draft.op !== "==" && draft.op !== "!=";
   return (
@@ -302,23 +338,13 @@ function RuleForm({ draft, set, errors, onSubmit, isNew, onRun }: { draft: Draft
           <Fw errors={errors} field="description">
             <Field label="Description" value={draft.description} onInput={(e) => set("description", text(e))} placeholder="What this rule is for and what to do when it fires" {...invalid(errors, "description")} />
           </Fw>
-          <Fw errors={errors} field="query">
-            <TextArea
-              label="Query"
-              class="query"
-              spellcheck={false}
-              value={draft.query}
-              onInput={(e) => set("query", text(e))}
-              onKeyDown={(e) => {
-                if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
-                  e.preventDefault();
-                  onRun();
-                }
-              }}
-              hint="Ctrl/Cmd+Enter previews. An OQL SELECT without a time range: each evaluation runs it over the window. Each row is one series; its value is the column named value (else the last number), its labels the other columns."
-              {...invalid(errors, "query")}
-            />
-          </Fw>
+          <div class="fw query-field">
+            <OqlEditor label="Query" value={draft.query} onChange={(v) => set("query", v)} onRun={onRun} errors={queryError} rows={3} />
+            <small class="hint">
+              Ctrl/Cmd+Enter previews. An OQL SELECT without a time range: each evaluation runs it over the window. Each row is one series; its value is the column named value (else the last number), its labels the other
+              columns.
+            </small>
+          </div>
         </fieldset>
         <fieldset>
           <legend>When it evaluates</legend>

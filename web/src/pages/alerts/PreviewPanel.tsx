@@ -36,7 +36,7 @@ export function PreviewPanel({ body, blocked, onFieldError, nudge = 0 }: { body:
   const range = asked && choices.includes(asked) ? asked : choices.includes("6h") ? "6h" : choices[choices.length - 1] ?? "1h";
   const [runs, setRuns] = useState(0);
   // `atField`: the form shows the error next to this field, so the card only points there.
-  const [state, setState] = useState<{ answer?: Preview; for?: RuleBody; error?: unknown; atField?: string | null; running: boolean }>({ running: false });
+  const [state, setState] = useState<{ answer?: Preview; for?: RuleBody; error?: unknown; atField?: string | null; running: boolean; waiting?: boolean }>({ running: false });
   const json = body ? JSON.stringify(body) : "";
   const latest = useRef(onFieldError);
   latest.current = onFieldError;
@@ -52,7 +52,7 @@ export function PreviewPanel({ body, blocked, onFieldError, nudge = 0 }: { body:
     const abort = new AbortController();
     const rule = body;
     const run = async () => {
-      setState((s) => ({ ...s, running: true }));
+      setState((s) => ({ ...s, running: true, waiting: false }));
       // One preview at a time per org: a 429 preview_running means our previous request
       // (or a teammate's) is still on the server; wait the second it asks for and retry.
       for (let attempt = 0; ; attempt++) {
@@ -63,8 +63,10 @@ export function PreviewPanel({ body, blocked, onFieldError, nudge = 0 }: { body:
           return;
         } catch (e) {
           if (abort.signal.aborted) return;
-          if (e instanceof ApiError && e.code === "preview_running" && attempt < 8) {
-            await new Promise((r) => setTimeout(r, 1000));
+          if (e instanceof ApiError && e.code === "preview_running" && attempt < 30) {
+            setState((s) => ({ ...s, running: true, waiting: true }));
+            const secs = typeof e.detail.retry_after_secs === "number" ? e.detail.retry_after_secs : 1;
+            await new Promise((r) => setTimeout(r, Math.min(5, Math.max(0.2, secs)) * 1000));
             if (abort.signal.aborted) return;
             continue;
           }
@@ -116,7 +118,7 @@ export function PreviewPanel({ body, blocked, onFieldError, nudge = 0 }: { body:
       {body && !choices.length && <p class="note">The interval is too short to preview even an hour (at most {MAX_PREVIEW_TICKS} ticks).</p>}
       {state.error != null && !state.running && (state.atField ? <p class="field-error">The preview could not run: see the error at {state.atField.replace("condition.", "")} in the form.</p> : <ErrorNote error={state.error} />)}
       <div role="status" aria-live="polite" class="preview-summary">
-        {state.running ? "Running the preview…" : state.error != null ? (tl ? `Last good preview: ${summary(tl)}` : "") : tl ? summary(tl) + (stale ? " (edited since: re-running)" : "") : body ? "Waiting to run…" : ""}
+        {state.running ? (state.waiting ? "Waiting for another preview of this organization to finish…" : "Running the preview…") : state.error != null ? (tl ? `Last good preview: ${summary(tl)}` : "") : tl ? summary(tl) + (stale ? " (edited since: re-running)" : "") : body ? "Waiting to run…" : ""}
       </div>
       {tl && rule && <PreviewChart tl={tl} rule={rule} />}
       {tl && tl.notifications.length > 0 && <Notifications tl={tl} rule={rule!} />}
@@ -198,6 +200,10 @@ function PreviewChart({ tl, rule }: { tl: NonNullable<ReturnType<typeof timeline
               {tickLabel(s)}
             </span>
           ))}
+          <span>
+            <i class="none" />
+            not in the answer
+          </span>
         </div>
       </div>
     </div>
