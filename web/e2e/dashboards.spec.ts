@@ -113,6 +113,14 @@ test("a save over someone else's newer version says so and reloads theirs", asyn
   await page.getByRole("button", { name: "Reload" }).click();
   await expect(page.getByRole("heading", { level: 1, name: "E2E conflict, theirs" })).toBeVisible();
   await expect(page.getByText("version 2")).toBeVisible();
+
+  // Deleting from the list asks once more, then the dashboard is gone.
+  await page.getByRole("navigation", { name: "Primary" }).getByRole("link", { name: "Dashboards" }).click();
+  await page.getByRole("button", { name: "Delete E2E conflict, theirs" }).click();
+  await page.getByRole("button", { name: "Confirm delete" }).click();
+  await expect(page.getByRole("link", { name: "E2E conflict, theirs" })).toHaveCount(0);
+  const gone = await page.request.get(`/api/v1/dashboards/${created.id}`, { headers: { Authorization: `Bearer ${await tokenFor(page, seed.admin)}` } });
+  expect(gone.status()).toBe(404);
 });
 
 test("every panel kind, a variable, markers and edit mode", async ({ page, seed, signIn, shot }) => {
