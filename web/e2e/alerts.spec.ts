@@ -174,6 +174,8 @@ test("an alert rule over logs is created with a preview, listed with its state, 
   await expect(silence).toContainText("active");
   await expect(silence).toContainText("service=~check.*");
   await expect(silence.getByRole("link", { name: "Checkout errors" })).toBeVisible();
+  // The firing instance stays firing, its notifications now held back.
+  await expect(page.getByRole("table", { name: "Firing alerts" }).getByRole("row", { name: /Checkout errors/ })).toContainText("silenced");
   await shot("alerts-silences");
 
   // Edit it, then end it now: it moves to the expired list.
