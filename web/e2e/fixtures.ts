@@ -40,7 +40,8 @@ export const test = base.extend<Fixtures>({
       const problems: string[] = [];
       await page.addInitScript(() => {
         document.addEventListener("securitypolicyviolation", (e) => {
-          console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || "inline"} at ${e.sourceFile}:${e.lineNumber}`);
+          const el = e.target instanceof Element ? `<${e.target.tagName.toLowerCase()} class="${e.target.getAttribute("class") ?? ""}">` : String(e.target);
+          console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || "inline"} at ${e.sourceFile}:${e.lineNumber} on ${el}: ${e.sample}`);
         });
       });
       page.on("console", (msg) => {

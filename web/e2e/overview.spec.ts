@@ -123,7 +123,7 @@ test("an org without data sees how to send it in every section, and viewers no e
   const login = await page.request.post("/api/v1/auth/login", { data: { email: "vic@empty.test", password: "a long enough password" } });
   expect(login.status()).toBe(200);
   await page.goto("/");
-  await expect(page.getByText("Vic · Empty Inc")).toBeVisible();
+  await expect(page.getByTitle(/^Vic <vic@empty.test> in Empty Inc/)).toBeVisible();
   await expect(async () => {
     await page.reload();
     await expect(page.getByRole("link", { name: "lonely", exact: true })).toBeVisible({ timeout: 2000 });

@@ -147,7 +147,7 @@ export function Chart(props: ChartProps) {
             fill: kind === "bars" ? color : p.stacked ? `${color}55` : undefined,
             width: kind === "points" ? 0 : kind === "bars" ? 0 : 1.5,
             paths: kind === "bars" ? uPlot.paths.bars!({ size: [0.85, 40], align: 1 }) : kind === "points" ? () => null : undefined,
-            points: kind === "points" ? { show: true, size: 5, fill: color, stroke: color } : { show: false },
+            points: kind === "points" ? { show: true, size: 5, fill: color, stroke: color } : kind === "bars" ? { show: false } : { size: 4 },
             // The legend shows the series' own value, not the stacked sum.
             value: (_u: uPlot, _v: number | null, _si: number, idx: number | null) => {
               const v = idx === null ? null : rawValues[idx];

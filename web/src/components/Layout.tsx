@@ -44,8 +44,8 @@ export function Layout({ children, timePicker }: { children: ComponentChildren; 
           <button type="button" class="btn icon" onClick={toggleTheme} aria-label={theme.value === "dark" ? "Light theme" : "Dark theme"} title="Switch theme">
             {theme.value === "dark" ? "☀" : "☾"}
           </button>
-          <span class="who" title={currentUser.value?.email}>
-            {currentUser.value?.name} · {currentOrg.value?.name}
+          <span class="who" title={`${currentUser.value?.name} <${currentUser.value?.email}> in ${currentOrg.value?.name}`}>
+            {currentOrg.value?.name}
           </span>
           <button type="button" class="btn" onClick={() => void signOut()}>
             Sign out

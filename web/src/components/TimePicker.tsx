@@ -34,7 +34,7 @@ export function TimePicker() {
   return (
     <div class="timepicker">
       <button type="button" class="btn" aria-haspopup="dialog" aria-expanded={open} onClick={() => setOpen(!open)} title="Time range">
-        🕑 {rangeLabel(range)}
+        {rangeLabel(range)}
       </button>
       <label class="inline">
         <span class="sr-only">Auto refresh</span>

@@ -14,6 +14,36 @@ import { theme } from "../../lib/theme";
 import type { EditorError } from "./errors";
 import { loadColumns, loadMapKeys, loadTables } from "./schema";
 
+/** Typing over a selection is applied by CodeMirror, not the browser: Chromium keeps the
+ * deleted text's look by writing `style` attributes into the line (its "typing style"),
+ * which the CSP (no inline styles) blocks and reports. Composition input is left to the
+ * browser. */
+const replaceSelectionOnTyping = EditorView.domEventHandlers({
+  beforeinput(event, view) {
+    if (event.isComposing) return false;
+    const typing = event.inputType === "insertText" && event.data !== null;
+    const deleting = event.inputType.startsWith("delete");
+    if (!typing && !deleting) return false;
+    const insert = typing ? (event.data as string) : "";
+    const userEvent = typing ? "input.type" : "delete.selection";
+    // The DOM selection may be newer than the editor's (a select-all CodeMirror has not
+    // read yet), so it decides what is replaced.
+    const dom = document.getSelection();
+    if (dom && dom.rangeCount && !dom.isCollapsed && view.contentDOM.contains(dom.anchorNode) && view.contentDOM.contains(dom.focusNode)) {
+      const range = dom.getRangeAt(0);
+      const from = view.posAtDOM(range.startContainer, range.startOffset);
+      const to = view.posAtDOM(range.endContainer, range.endOffset);
+      event.preventDefault();
+      view.dispatch({ changes: { from, to, insert }, selection: { anchor: from + insert.length }, scrollIntoView: true, userEvent });
+      return true;
+    }
+    if (view.state.selection.ranges.every((r) => r.empty)) return false;
+    event.preventDefault();
+    view.dispatch(view.state.replaceSelection(insert), { scrollIntoView: true, userEvent });
+    return true;
+  },
+});
+
 export interface EditorOptions {
   doc: string;
   label: string;
@@ -155,6 +185,7 @@ export function createEditor(parent: HTMLElement, opts: EditorOptions): EditorHa
     selection: opts.focusAt === undefined ? undefined : { anchor: Math.min(opts.focusAt, opts.doc.length) },
     extensions: [
       EditorView.cspNonce.of(cspNonce()),
+      replaceSelectionOnTyping,
       EditorView.contentAttributes.of({ "aria-label": opts.label, spellcheck: "false", autocapitalize: "off", autocorrect: "off" }),
       // Ctrl/Cmd+Enter runs, ahead of the default keymap's "insert blank line".
       Prec.highest(keymap.of([{ key: "Mod-Enter", run: () => (opts.onRun(), true), preventDefault: true }])),
