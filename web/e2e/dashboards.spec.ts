@@ -206,6 +206,8 @@ test("every panel kind, a variable, markers and edit mode", async ({ page, seed,
   await expect(page.getByRole("region", { name: "Logs", exact: true }).getByText("6×4 at 6,4")).toBeVisible();
   await errors.getByRole("button", { name: "Edit panel" }).click();
   const sheet = page.getByRole("dialog", { name: /Edit panel/ });
+  // The editor starts as a textarea; wait for CodeMirror before typing into it.
+  await expect(sheet.getByRole("textbox", { name: "Query" })).toHaveAttribute("contenteditable", "true", { timeout: 20_000 });
   await sheet.getByLabel("Query", { exact: true }).fill("SELECT count(*) AS errors FROM logs WHERE level = = 'error'");
   await expect(sheet.getByRole("alert")).toContainText(/Line 1, column \d+/);
   await sheet.getByLabel("Query", { exact: true }).fill("SELECT count(*) AS warnings FROM logs WHERE level = 'warn' AND service IN ($service)");

@@ -1,7 +1,7 @@
 // Settings › Organization: name, slug, contact email, retention, the error-rate thresholds
 // the overview colours services by, and the AI provider (its key write-only). Admins edit;
 // everyone else reads.
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { ErrorNote, Field, Loading } from "../../components/ui";
 import { ApiError, get, patch } from "../../lib/api";
 import { useLoad } from "../../lib/hooks";
@@ -44,7 +44,14 @@ function Editor({ org, onSaved }: { org: Org; onSaved: (org: Org) => void }) {
   const [draft, setDraft] = useState<OrgDraft>(() => draftOf(org));
   const [problem, setProblem] = useState<{ error: string; field?: string } | null>(null);
   const [saved, setSaved] = useState(false);
-  useEffect(() => setDraft(draftOf(org)), [org]);
+  // A newly saved or reloaded org replaces the draft; the first render already used it, so
+  // an edit typed before this effect runs is kept.
+  const shownOrg = useRef(org);
+  useEffect(() => {
+    if (shownOrg.current === org) return;
+    shownOrg.current = org;
+    setDraft(draftOf(org));
+  }, [org]);
   const ai = org.ai_provider as AiProviderView | null | undefined;
   const save = useAction(async () => {
     const result = orgPatch(org, draft);

@@ -1,1 +1,0 @@
-import{u as e}from"./index-CItAkCOG.js";function t(){return e(`h1`,{children:`DashboardView`})}export{t as default};

@@ -1,1 +1,0 @@
-import{d as e}from"./index-CItAkCOG.js";function t(t){e(()=>{document.title=`${t} · Hexcovery`},[t])}export{t};
