@@ -48,6 +48,11 @@ export const test = base.extend<Fixtures>({
         if (msg.type() === "error" && isProblem(msg.text())) problems.push(`console: ${msg.text()}`);
       });
       page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
+      // A page asking for something its user may not have is a role bug in the UI (the
+      // server refusing is right; the page should not have asked).
+      page.on("response", (res) => {
+        if (res.status() === 403 && new URL(res.url()).pathname.startsWith("/api/")) problems.push(`403 from ${res.request().method()} ${new URL(res.url()).pathname}`);
+      });
       await use(problems);
       const dir = process.env.HEXCOVERY_E2E_SCREENSHOTS;
       if (dir && !page.isClosed()) {

@@ -3,9 +3,9 @@
 import { expect, test, tokenFor } from "./fixtures";
 
 /** Buttons and links that change something; a viewer must see none of them. */
-const EDIT_CONTROL = /^(new|create|add|edit|save|delete|remove|import|revoke|invite|restore|send test|enable|disable|regenerate)\b/i;
+const EDIT_CONTROL = /^(new|create|add|edit|save|delete|remove|import|revoke|invite|restore|send test|enable|disable|regenerate|pause|resume|silence|turn on|end now)\b/i;
 
-const PAGES = ["/", "/logs", "/traces", "/hosts", "/schema", "/query", "/dashboards", "/alerts", "/alerts?tab=silences", "/heartbeats", "/settings/org", "/settings/teams", "/settings/users", "/settings/api-keys", "/settings/channels", "/settings/audit"];
+const PAGES: string[] = ["/", "/logs", "/traces", "/hosts", "/schema", "/query", "/dashboards", "/alerts", "/alerts?tab=silences", "/heartbeats", "/settings/org", "/settings/teams", "/settings/users", "/settings/api-keys", "/settings/channels", "/settings/audit"];
 
 test("a viewer joins through the invite page and sees no edit controls", async ({ page, seed, baseURL }) => {
   const admin = await tokenFor(page, seed.admin);
@@ -13,6 +13,22 @@ test("a viewer joins through the invite page and sees no edit controls", async (
   const invite = await page.request.post(`${baseURL}/api/v1/invites`, { headers: { Authorization: `Bearer ${admin}` }, data: { email, role: "viewer" } });
   expect(invite.status(), await invite.text()).toBe(201);
   const token = new URL((await invite.json()).invite_url).searchParams.get("token")!;
+
+  // Objects whose own pages hold edit controls: a dashboard, an alert rule, a heartbeat.
+  const auth = { Authorization: `Bearer ${admin}` };
+  const dash = await page.request.post(`${baseURL}/api/v1/dashboards`, {
+    headers: auth,
+    data: { title: "Viewer walk", panels: [{ id: "n", kind: "stat", title: "Logs", query: "SELECT count(*) FROM logs", layout: { x: 0, y: 0, w: 6, h: 4 } }] },
+  });
+  expect(dash.status(), await dash.text()).toBe(201);
+  const rule = await page.request.post(`${baseURL}/api/v1/alerts`, {
+    headers: auth,
+    data: { name: "viewer walk", query: "SELECT service, count(*) AS value FROM logs GROUP BY service", window: "5m", interval: "1m", condition: { op: ">", threshold: 1000000 } },
+  });
+  expect(rule.status(), await rule.text()).toBe(201);
+  const ping = await page.request.post(`${baseURL}/api/v1/heartbeat/viewer-walk`, { headers: { "x-api-key": seed.admin.apiKey } });
+  expect(ping.status(), await ping.text()).toBe(202);
+  PAGES.push(`/dashboards/${(await dash.json()).id}`, `/dashboards/${(await dash.json()).id}?edit=1`, `/alerts/${(await rule.json()).id}`, "/heartbeats?name=viewer-walk");
 
   await page.goto(`/invite?token=${encodeURIComponent(token)}`);
   await page.getByLabel("Your name").fill("Vera Viewer");

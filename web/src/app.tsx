@@ -6,6 +6,7 @@ import { Layout } from "./components/Layout";
 import { ErrorNote, Loading } from "./components/ui";
 import { location, match, navigate } from "./lib/router";
 import { sessionState } from "./lib/session";
+import { syncAutoRefresh } from "./lib/time";
 import { ROUTES, type PageProps, type RouteDef } from "./routes";
 
 const loaded = new Map<RouteDef, FunctionComponent<PageProps>>();
@@ -33,8 +34,13 @@ export function App() {
   const path = location.value.path;
   const found = resolve(path);
   const [, setVersion] = useState(0);
-  const [loadError, setLoadError] = useState<unknown>(null);
+  // A page module that failed to load (e.g. the server was upgraded and its old chunks
+  // are gone), remembered for that route only.
+  const [loadError, setLoadError] = useState<{ route: RouteDef; error: unknown } | null>(null);
   const state = sessionState.value;
+  // Auto refresh follows the URL on every page, so leaving a page that had it on stops it.
+  const refresh = location.value.query.get("refresh");
+  useEffect(() => syncAutoRefresh(refresh), [refresh]);
 
   const page = found ? loaded.get(found.route) : undefined;
   useEffect(() => {
@@ -45,7 +51,7 @@ export function App() {
         loaded.set(found.route, m.default);
         if (live) setVersion((v) => v + 1);
       },
-      (e) => live && setLoadError(e),
+      (error) => live && setLoadError({ route: found.route, error }),
     );
     return () => {
       live = false;
@@ -60,11 +66,21 @@ export function App() {
   }, [state, found?.route]);
 
   if (!found) return state === "signed-in" ? <Layout timePicker={false}><NotFound /></Layout> : <NotFound />;
-  if (loadError) return <ErrorNote error={loadError} />;
+  if (loadError && loadError.route === found.route) {
+    return (
+      <div class="narrow">
+        <ErrorNote error={loadError.error} />
+        <p>
+          This page's code could not be loaded; the server may have been updated. <a href={location.value.path + location.value.search}>Reload the page</a>.
+        </p>
+      </div>
+    );
+  }
   if (state === "unknown") return <Loading label="Signing in" />;
   if (!found.route.public && state !== "signed-in") return <Loading label="Redirecting to sign in" />;
   const Page = page;
-  const body = Page ? <Page params={found.params} /> : <Loading />;
+  // Keyed by route and captures: /traces/A → /traces/B is a new page, not A's state.
+  const body = Page ? <Page key={`${found.route.pattern} ${JSON.stringify(found.params)}`} params={found.params} /> : <Loading />;
   if (found.route.public) return body;
   return <Layout timePicker={!!found.route.timePicker}>{body}</Layout>;
 }

@@ -72,7 +72,10 @@ async fn two_factor_login_from_setup_to_disable() {
     let key = TotpKey::from_base32(secret, email).unwrap();
     login(&api, email, None).await.expect(200);
     let me = api.get("/api/v1/me", &admin.jwt()).await.expect(200);
-    assert_eq!(me["totp_enabled"], false, "a setup alone does not turn 2FA on");
+    assert_eq!(
+        me["totp_enabled"], false,
+        "a setup alone does not turn 2FA on"
+    );
 
     // Enable needs a right code.
     api.post(

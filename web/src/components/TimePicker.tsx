@@ -2,7 +2,7 @@
 // fields, and auto refresh, all kept in the URL (`from`, `to`, `refresh`).
 import { useEffect, useState } from "preact/hooks";
 import { location, setParams } from "../lib/router";
-import { PRESETS, REFRESH_CHOICES, parseTime, rangeLabel, setRange, syncAutoRefresh, urlRange } from "../lib/time";
+import { PRESETS, REFRESH_CHOICES, parseTime, rangeLabel, setRange, urlRange } from "../lib/time";
 import { Field } from "./ui";
 
 export function TimePicker() {
@@ -12,7 +12,6 @@ export function TimePicker() {
   const [to, setTo] = useState(range.to);
   const [error, setError] = useState<string | null>(null);
   const refresh = location.value.query.get("refresh") ?? "off";
-  useEffect(() => syncAutoRefresh(refresh), [refresh]);
   useEffect(() => {
     setFrom(range.from);
     setTo(range.to);

@@ -60,25 +60,30 @@ async function errorOf(res: Response): Promise<ApiError> {
  * the session once and retries; if that fails the user is sent to the login page. */
 export async function api<T = unknown>(method: string, path: string, body?: unknown, opts: RequestOptions = {}): Promise<T> {
   let res = await send(method, path, body, opts);
-  if (res.status === 401 && !opts.anonymous) {
-    const sentWith = accessToken.value;
-    if (await refreshSession(sentWith)) res = await send(method, path, body, opts);
-    if (res.status === 401) {
-      onSessionLost();
-      throw await errorOf(res);
-    }
-  }
+  if (res.status === 401 && !opts.anonymous) res = await afterUnauthorized(res, () => send(method, path, body, opts));
   if (!res.ok) throw await errorOf(res);
   if (res.status === 204) return undefined as T;
   const text = await res.text();
   return (text ? JSON.parse(text) : undefined) as T;
 }
 
+/** A 401: refresh once and retry. A refused refresh ends the session (to the login page,
+ * returning here); a refresh that got no answer keeps the page and reports the outage. */
+async function afterUnauthorized(res: Response, retry: () => Promise<Response>): Promise<Response> {
+  const outcome = await refreshSession(accessToken.value);
+  if (outcome === "unavailable") throw new ApiError(503, "server_unavailable", "the server did not answer the session refresh; try again in a moment");
+  const again = outcome === "ok" ? await retry() : res;
+  if (again.status === 401) {
+    onSessionLost();
+    throw await errorOf(again);
+  }
+  return again;
+}
+
 /** Like [`api`] but also answers the response's ETag (for If-Match edits). */
 export async function apiWithEtag<T>(path: string): Promise<{ body: T; etag: string | null }> {
   let res = await send("GET", path, undefined, {});
-  if (res.status === 401 && (await refreshSession(accessToken.value))) res = await send("GET", path, undefined, {});
-  if (res.status === 401) onSessionLost();
+  if (res.status === 401) res = await afterUnauthorized(res, () => send("GET", path, undefined, {}));
   if (!res.ok) throw await errorOf(res);
   return { body: (await res.json()) as T, etag: res.headers.get("ETag") };
 }

@@ -49,19 +49,34 @@ export function setParams(changes: Record<string, string | number | null | undef
 /** One query parameter of the current URL. */
 export const param = (name: string): string | null => location.value.query.get(name);
 
-/** Matches `pattern` (`/traces/:id`, `/settings/*`) against `path`; answers the captures. */
+/** `decodeURIComponent` that answers null for a malformed escape (`%E0%A4%A`). */
+function decode(segment: string): string | null {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return null;
+  }
+}
+
+/** Matches `pattern` (`/traces/:id`, `/settings/*`) against `path`; answers the captures.
+ * A path with a malformed escape matches nothing (the page says "not found"). */
 export function match(pattern: string, path: string): Record<string, string> | null {
   const p = pattern.split("/").filter(Boolean);
   const s = path.split("/").filter(Boolean);
   const out: Record<string, string> = {};
   for (let i = 0; i < p.length; i++) {
     if (p[i] === "*") {
-      out["*"] = s.slice(i).map(decodeURIComponent).join("/");
+      const rest = s.slice(i).map(decode);
+      if (rest.some((x) => x === null)) return null;
+      out["*"] = rest.join("/");
       return out;
     }
     if (i >= s.length) return null;
-    if (p[i].startsWith(":")) out[p[i].slice(1)] = decodeURIComponent(s[i]);
-    else if (p[i] !== s[i]) return null;
+    if (p[i].startsWith(":")) {
+      const value = decode(s[i]);
+      if (value === null) return null;
+      out[p[i].slice(1)] = value;
+    } else if (p[i] !== s[i]) return null;
   }
   return p.length === s.length ? out : null;
 }

@@ -76,29 +76,64 @@ function clear() {
   sessionState.value = "signed-out";
 }
 
-async function withRefreshLock<T>(f: () => Promise<T>): Promise<T> {
-  if (typeof navigator !== "undefined" && navigator.locks) {
-    return navigator.locks.request("hexcovery-refresh", f) as Promise<T>;
+const LEASE_KEY = "hexcovery-refresh-lease";
+const LEASE_MS = 5000;
+const tabId = Math.random().toString(36).slice(2);
+
+/** Without Web Locks (plain http:// on a host other than localhost is not a secure
+ * context), a lease in localStorage that tabs wait on: written, read back after a moment,
+ * and honoured until it expires. Not atomic like a lock, but it keeps tabs that boot
+ * together from presenting the same refresh token at once. */
+async function withLease<T>(f: () => Promise<T>): Promise<T> {
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  for (let i = 0; i < 200; i++) {
+    const held = JSON.parse(localStorage.getItem(LEASE_KEY) ?? "null") as { tab: string; until: number } | null;
+    if (!held || held.until < Date.now() || held.tab === tabId) {
+      localStorage.setItem(LEASE_KEY, JSON.stringify({ tab: tabId, until: Date.now() + LEASE_MS }));
+      await sleep(30 + Math.random() * 40);
+      const now = JSON.parse(localStorage.getItem(LEASE_KEY) ?? "null") as { tab: string } | null;
+      if (now?.tab === tabId) {
+        try {
+          return await f();
+        } finally {
+          localStorage.removeItem(LEASE_KEY);
+        }
+      }
+    }
+    await sleep(50 + Math.random() * 50);
   }
   return f();
 }
 
-let inFlight: Promise<boolean> | null = null;
+async function withRefreshLock<T>(f: () => Promise<T>): Promise<T> {
+  if (typeof navigator !== "undefined" && navigator.locks) {
+    return navigator.locks.request("hexcovery-refresh", f) as Promise<T>;
+  }
+  if (typeof localStorage !== "undefined") return withLease(f);
+  return f();
+}
+
+/** What a refresh came to: a new token, a refused cookie (the session is over), or no
+ * answer (network down, server error: try again later, keep the page). */
+export type RefreshOutcome = "ok" | "refused" | "unavailable";
+
+let inFlight: Promise<RefreshOutcome> | null = null;
 
 /** Refreshes the session with the cookie. `sentWith` is the token the failed request
  * carried: when another call already replaced it, no second refresh is made. */
-export function refreshSession(sentWith: string | null): Promise<boolean> {
-  if (accessToken.value && accessToken.value !== sentWith) return Promise.resolve(true);
+export function refreshSession(sentWith: string | null): Promise<RefreshOutcome> {
+  if (accessToken.value && accessToken.value !== sentWith) return Promise.resolve("ok");
   if (inFlight) return inFlight;
-  inFlight = withRefreshLock(async () => {
+  inFlight = withRefreshLock(async (): Promise<RefreshOutcome> => {
     try {
       // An empty body makes the server read the cookie.
       const res = await fetch("/api/v1/auth/refresh", { method: "POST", credentials: "same-origin" });
-      if (!res.ok) return false;
+      if (res.status === 401) return "refused";
+      if (!res.ok) return "unavailable";
       adopt((await res.json()) as TokenAnswer);
-      return true;
+      return "ok";
     } catch {
-      return false;
+      return "unavailable";
     }
   }).finally(() => {
     inFlight = null;
@@ -108,7 +143,9 @@ export function refreshSession(sentWith: string | null): Promise<boolean> {
 
 /** Boot: restore the session from the cookie, if there is one. */
 export async function restoreSession(): Promise<void> {
-  if (!(await refreshSession(null))) sessionState.value = "signed-out";
+  const outcome = await refreshSession(null);
+  // A sign-in that finished while this refresh waited for the lock wins.
+  if (outcome !== "ok" && sessionState.value === "unknown") sessionState.value = "signed-out";
 }
 
 /** Why a sign-in failed: a server error, or `totp_required` asking for the Code field. */
@@ -158,14 +195,16 @@ export async function acceptInvite(token: string, name: string, password: string
 }
 
 export async function signOut(): Promise<void> {
-  const token = accessToken.value;
-  if (token) {
-    await fetch("/api/v1/auth/logout", {
+  const send = (token: string | null) =>
+    fetch("/api/v1/auth/logout", {
       method: "POST",
       credentials: "same-origin",
-      headers: { Authorization: `Bearer ${token}` },
-    }).catch(() => undefined);
-  }
+      headers: token ? { Authorization: `Bearer ${token}` } : {},
+    }).catch(() => null);
+  // An expired access token would leave the session (and its cookie) alive: refresh once
+  // and sign out with the new token.
+  let res = await send(accessToken.value);
+  if (res?.status === 401 && (await refreshSession(accessToken.value)) === "ok") res = await send(accessToken.value);
   clear();
   channel?.postMessage({ type: "signed-out" });
   navigate("/login", { replace: true });

@@ -4,12 +4,8 @@ import { useState } from "preact/hooks";
 import { Field } from "../../components/ui";
 import { useTitle } from "../../lib/hooks";
 import { Link, navigate, param } from "../../lib/router";
+import { safeNext } from "../../lib/safeNext";
 import { SignInError, sessionState, signIn } from "../../lib/session";
-
-/** Only same-site paths may be returned to (never `//evil.example`). */
-export function safeNext(next: string | null): string {
-  return next && next.startsWith("/") && !next.startsWith("//") && !next.startsWith("/login") ? next : "/";
-}
 
 export default function Login() {
   useTitle("Sign in");

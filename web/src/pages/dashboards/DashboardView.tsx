@@ -184,6 +184,9 @@ export default function DashboardView({ params }: PageProps) {
   const [exportError, setExportError] = useState<unknown>(null);
   const [dragging, setDragging] = useState<string | null>(null);
   const gridRef = useRef<HTMLDivElement>(null);
+  // The listeners of a drag in progress, removed if the page goes away mid-drag.
+  const endDrag = useRef<(() => void) | null>(null);
+  useEffect(() => () => endDrag.current?.(), []);
 
   const dirty = editing && draft ? (isNew ? true : dash ? !sameDoc(draft, docOf(dash)) : false) : false;
   // Closing the tab or reloading with unsaved edits asks first.
@@ -235,10 +238,16 @@ export default function DashboardView({ params }: PageProps) {
     const up = () => {
       window.removeEventListener("pointermove", move);
       window.removeEventListener("pointerup", up);
+      window.removeEventListener("pointercancel", up);
+      endDrag.current = null;
       setDragging(null);
     };
+    endDrag.current?.();
+    endDrag.current = up;
     window.addEventListener("pointermove", move);
     window.addEventListener("pointerup", up);
+    // A cancelled pointer (touch, pen, lost capture) ends the drag as a release would.
+    window.addEventListener("pointercancel", up);
   };
 
   const startEditing = () => setParams({ edit: "1" });

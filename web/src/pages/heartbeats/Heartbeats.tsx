@@ -114,8 +114,8 @@ function MonitorPanel({ name, onChanged }: { name: string; onChanged: () => void
   const [notice, setNotice] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
   const m = detail.data;
-  if (detail.error) return <ErrorNote error={detail.error} />;
-  if (!m) return <Loading label={`Loading ${name}`} />;
+  // A failed reload keeps what was shown (and an open schedule editor) under the error.
+  if (!m) return detail.error ? <ErrorNote error={detail.error} /> : <Loading label={`Loading ${name}`} />;
 
   async function setPaused(paused: boolean) {
     setError(null);
@@ -168,6 +168,7 @@ function MonitorPanel({ name, onChanged }: { name: string; onChanged: () => void
           {notice}
         </p>
       )}
+      <ErrorNote error={detail.error} />
       <ErrorNote error={error} />
       {editing && canEdit.value && (
         <ScheduleEditor

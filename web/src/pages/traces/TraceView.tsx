@@ -294,7 +294,9 @@ async function loadLogs(traceId: string, spanId: string | null, range: { from: s
 }
 
 function logsHref(traceId: string, spanId: string | null, range: { from: string; to: string }) {
-  const q = spanId ? `trace_id = '${traceId}' AND span_id = '${spanId}'` : `trace_id = '${traceId}'`;
+  // The ids come from the URL: quote them as OQL strings so a stray quote stays text.
+  const lit = (s: string) => `'${s.replace(/'/g, "''")}'`;
+  const q = spanId ? `trace_id = ${lit(traceId)} AND span_id = ${lit(spanId)}` : `trace_id = ${lit(traceId)}`;
   return `/logs?q=${encodeURIComponent(q)}&from=${encodeURIComponent(range.from)}&to=${encodeURIComponent(range.to)}`;
 }
 
