@@ -10,6 +10,9 @@ use uuid::Uuid;
 #[path = "metastore/alerts.rs"]
 mod alerts;
 use alerts::*;
+#[path = "metastore/heartbeat_alerts.rs"]
+mod heartbeat_alerts;
+use heartbeat_alerts::*;
 
 /// A backend under test and whatever keeps its storage alive.
 struct Backend {
@@ -1931,6 +1934,7 @@ macro_rules! backends {
                 audit_is_per_org_newest_first_and_paged,
                 annotations_filter_page_and_stay_in_their_org,
                 heartbeats_follow_pings_and_time,
+                heartbeat_alerts_are_queued_with_their_transition,
                 // saved queries and dashboards
                 saved_queries_filter_page_and_stay_in_their_org,
                 dashboards_keep_versions_and_refuse_stale_saves,

@@ -333,7 +333,7 @@ async fn evaluate_alerts(
 /// Records the heartbeat transitions time caused (late, down, a run past its maximum).
 async fn evaluate_heartbeats(state: &AppState) {
     match state.meta.evaluate_heartbeats(state.clock.now()).await {
-        Ok(events) => notify::on_transitions(state, &events).await,
+        Ok(events) => notify::on_transitions(&events),
         Err(e) => tracing::error!(error = %e, "evaluating heartbeats failed; will retry"),
     }
 }

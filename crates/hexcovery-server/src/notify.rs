@@ -1,6 +1,6 @@
 //! Messages to an org's notification channels: heartbeat transitions to `down` and `failed`
-//! are queued (durably, in the metastore) for every channel of the org, alert notifications
-//! for their rule's channels, and a dispatcher delivers them — webhooks signed with
+//! are queued (durably, by the metastore, with the transition) for every channel of the org,
+//! alert notifications for their rule's channels, and a dispatcher delivers them — webhooks signed with
 //! HMAC-SHA256 when the channel has a secret, Slack messages to the sealed incoming-webhook
 //! URL (a 429 is retried after its `Retry-After`), emails handed to the mail outbox —
 //! retrying with back-off until a 2xx answer or the last attempt.
@@ -10,7 +10,6 @@ use crate::state::AppState;
 use hexcovery_meta::{
     ChannelKind, Delivery, DeliveryResult, HeartbeatEvent, NewOutboxMessage, NotificationChannel,
 };
-use hexcovery_monitor::MonitorState;
 use hmac::{KeyInit, Mac};
 use serde_json::json;
 use std::time::Duration;
@@ -24,30 +23,11 @@ pub fn signature(secret: &str, timestamp: i64, body: &str) -> String {
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
-/// Queues notifications for the transitions that alert (to `down` or `failed`).
-pub async fn on_transitions(state: &AppState, events: &[HeartbeatEvent]) {
+/// Logs heartbeat transitions. Those that alert (to `down` or `failed`) were queued for the
+/// org's channels by the metastore in the transaction that recorded them.
+pub fn on_transitions(events: &[HeartbeatEvent]) {
     for e in events {
         tracing::info!(org = %e.org_id, monitor = %e.monitor, from = e.from.as_str(), to = e.to.as_str(), at = %e.at, "heartbeat state changed");
-        if !matches!(e.to, MonitorState::Down | MonitorState::Failed) {
-            continue;
-        }
-        let event = format!("heartbeat.{}", e.to.as_str());
-        let payload = json!({
-            "type": event,
-            "monitor": e.monitor,
-            "from": e.from,
-            "to": e.to,
-            "at": e.at,
-            "event_id": e.id,
-        })
-        .to_string();
-        if let Err(error) = state
-            .meta
-            .enqueue_notification(e.org_id, &event, &payload, state.clock.now())
-            .await
-        {
-            tracing::error!(org = %e.org_id, %error, "queueing a notification failed");
-        }
     }
 }
 

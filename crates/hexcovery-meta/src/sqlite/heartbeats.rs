@@ -121,12 +121,16 @@ async fn load(
     .transpose()
 }
 
+/// Records a transition; one to `down` or `failed` also queues its notification for every
+/// channel of the org in the same transaction (a crash or a cancelled request between the
+/// two can no longer lose the alert).
 async fn insert_event(
     tx: &mut Transaction<'_, Sqlite>,
     stored: &Stored,
     from: MonitorState,
     to: MonitorState,
     at: DateTime<Utc>,
+    now: DateTime<Utc>,
 ) -> MetaResult<HeartbeatEvent> {
     let id = Uuid::now_v7();
     sqlx::query(
@@ -139,14 +143,34 @@ async fn insert_event(
     .bind(to.as_str())
     .execute(&mut **tx)
     .await?;
-    Ok(HeartbeatEvent {
+    let event = HeartbeatEvent {
         id,
         org_id: stored.org_id,
         monitor: stored.name.clone(),
         at,
         from,
         to,
+    };
+    if matches!(to, MonitorState::Down | MonitorState::Failed) {
+        let (name, payload) = notification_of(&event);
+        super::notifications::insert_deliveries(tx, stored.org_id, &name, &payload, now).await?;
+    }
+    Ok(event)
+}
+
+/// The event name and webhook payload of an alerting transition.
+pub(crate) fn notification_of(e: &HeartbeatEvent) -> (String, String) {
+    let name = format!("heartbeat.{}", e.to.as_str());
+    let payload = serde_json::json!({
+        "type": name,
+        "monitor": e.monitor,
+        "from": e.from,
+        "to": e.to,
+        "at": e.at,
+        "event_id": e.id,
     })
+    .to_string();
+    (name, payload)
 }
 
 /// Stores the state as of `now` and records the transitions from the stored one: those time
@@ -168,7 +192,7 @@ async fn settle(
             } else {
                 now
             };
-            events.push(insert_event(tx, stored, stored.state, step.state, at).await?);
+            events.push(insert_event(tx, stored, stored.state, step.state, at, now).await?);
             stored.state = step.state;
             stored.state_since = at;
         }

@@ -8,7 +8,7 @@ use crate::model::{
 };
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
-use sqlx::Row;
+use sqlx::{Row, Sqlite, Transaction};
 use sqlx::sqlite::SqliteRow;
 use uuid::Uuid;
 
@@ -159,36 +159,7 @@ impl SqliteMetastore {
         now: DateTime<Utc>,
     ) -> MetaResult<Vec<Delivery>> {
         let mut tx = self.writer.begin().await?;
-        let channels: Vec<String> =
-            sqlx::query_scalar("SELECT id FROM notification_channels WHERE org_id = ?")
-                .bind(org_id.to_string())
-                .fetch_all(&mut *tx)
-                .await?;
-        let mut queued = Vec::with_capacity(channels.len());
-        for channel in channels {
-            let id = Uuid::now_v7();
-            sqlx::query(
-                "INSERT INTO notification_deliveries (id, org_id, channel_id, event, payload, \
-                 status, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
-            )
-            .bind(id.to_string())
-            .bind(org_id.to_string())
-            .bind(&channel)
-            .bind(event)
-            .bind(payload)
-            .bind(ms(now))
-            .bind(ms(now))
-            .execute(&mut *tx)
-            .await?;
-            let row = sqlx::query(
-                "SELECT id, org_id, channel_id, event, payload, status, attempts, next_attempt_at, \
-                 last_error, created_at, delivered_at FROM notification_deliveries WHERE id = ?",
-            )
-            .bind(id.to_string())
-            .fetch_one(&mut *tx)
-            .await?;
-            queued.push(delivery_from_row(&row)?);
-        }
+        let queued = insert_deliveries(&mut tx, org_id, event, payload, now).await?;
         tx.commit().await?;
         Ok(queued)
     }
@@ -262,4 +233,46 @@ impl SqliteMetastore {
         .map(delivery_from_row)
         .collect()
     }
+}
+
+/// Queues `event` for every channel of the org inside the caller's transaction, so the
+/// change that caused it and its notification are written together or not at all.
+pub(super) async fn insert_deliveries(
+    tx: &mut Transaction<'_, Sqlite>,
+    org_id: Uuid,
+    event: &str,
+    payload: &str,
+    now: DateTime<Utc>,
+) -> MetaResult<Vec<Delivery>> {
+    let channels: Vec<String> =
+        sqlx::query_scalar("SELECT id FROM notification_channels WHERE org_id = ?")
+            .bind(org_id.to_string())
+            .fetch_all(&mut **tx)
+            .await?;
+    let mut queued = Vec::with_capacity(channels.len());
+    for channel in channels {
+        let id = Uuid::now_v7();
+        sqlx::query(
+            "INSERT INTO notification_deliveries (id, org_id, channel_id, event, payload, \
+             status, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
+        )
+        .bind(id.to_string())
+        .bind(org_id.to_string())
+        .bind(&channel)
+        .bind(event)
+        .bind(payload)
+        .bind(ms(now))
+        .bind(ms(now))
+        .execute(&mut **tx)
+        .await?;
+        let row = sqlx::query(
+            "SELECT id, org_id, channel_id, event, payload, status, attempts, next_attempt_at, \
+             last_error, created_at, delivered_at FROM notification_deliveries WHERE id = ?",
+        )
+        .bind(id.to_string())
+        .fetch_one(&mut **tx)
+        .await?;
+        queued.push(delivery_from_row(&row)?);
+    }
+    Ok(queued)
 }

@@ -102,7 +102,7 @@ async fn ping(
             state.clock.now(),
         )
         .await?;
-    crate::notify::on_transitions(&state, &outcome.events).await;
+    crate::notify::on_transitions(&outcome.events);
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({ "monitor": outcome.monitor, "created": outcome.created })),
@@ -244,7 +244,7 @@ pub async fn update(
         paused: change.paused,
     };
     let (monitor, events) = state.meta.update_heartbeat(org, &name, patch, now).await?;
-    crate::notify::on_transitions(&state, &events).await;
+    crate::notify::on_transitions(&events);
     state
         .audit(
             NewAuditEvent::success(org, Actor::user(&session.user), "heartbeat.update")
