@@ -3,11 +3,14 @@
 //! comes from the caller's credential; the only tables a query can reach are that org's.
 //! Queries come with an optional time range and parameters ([`QueryRequest`]); people's run
 //! at [`QueryEngine::run`], background work (alert evaluation) at
-//! [`QueryEngine::run_background`], which never holds more than half the slots.
+//! [`QueryEngine::run_background`], which never holds more than half the slots. Slots are
+//! shared fairly between orgs (`slots.rs`): while one org's query waits, every other org
+//! starts at most one.
 //! [`QueryEngine::check`] resolves a stored query without running it.
 //! No HTTP here: the server's `routes::dsl` maps [`QueryError`] to responses.
 
 mod render;
+mod slots;
 mod stats;
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -28,7 +31,6 @@ use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::{Semaphore, SemaphorePermit};
 use uuid::Uuid;
 
 pub use hexcovery_oql::ParamValue;
@@ -197,7 +199,8 @@ fn not_bucketable_code<S: serde::Serializer>(
 }
 
 /// Who is waiting for a query: a person (all slots) or background work such as alert
-/// evaluation (at most half the slots, at least one), so people always get a slot.
+/// evaluation (at most half the slots, at least one), so people always get a slot. Within
+/// an org the two take turns when both wait.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Priority {
     Interactive,
@@ -213,8 +216,9 @@ pub struct QueryLimits {
     pub memory_bytes: usize,
     /// Rows returned at most; more are cut and the answer says `truncated`.
     pub max_rows: usize,
-    /// Queries executing at once; more wait (within their time limit). Background queries
-    /// hold at most `max(1, concurrency / 2)` of them.
+    /// Queries executing at once; more wait (within their time limit), queued per org: a
+    /// freed slot goes to the waiting org holding the fewest, served longest ago.
+    /// Background queries hold at most `max(1, concurrency / 2)` of them.
     pub concurrency: usize,
 }
 
@@ -274,16 +278,9 @@ pub struct Column {
 #[derive(Clone)]
 pub struct QueryEngine {
     limits: Arc<QueryLimits>,
-    slots: Arc<Semaphore>,
-    /// Taken before a slot by background queries: bounds how many slots they hold.
-    background: Arc<Semaphore>,
+    /// The slots, shared fairly between orgs; background work holds at most half.
+    slots: slots::Slots,
     runtime: Arc<QueryRuntime>,
-}
-
-/// A query's place to run: the slot, and for background queries their share's permit.
-struct Slot<'a> {
-    _slot: SemaphorePermit<'a>,
-    _background: Option<SemaphorePermit<'a>>,
 }
 
 /// The runtime queries execute on. DataFusion operators are CPU-bound and may run for long
@@ -322,8 +319,7 @@ impl<T> Drop for AbortOnDrop<T> {
 
 impl QueryEngine {
     pub fn new(limits: QueryLimits) -> anyhow::Result<Self> {
-        let slots = Arc::new(Semaphore::new(limits.concurrency.max(1)));
-        let background = Arc::new(Semaphore::new((limits.concurrency / 2).max(1)));
+        let slots = slots::Slots::new(limits.concurrency);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(std::thread::available_parallelism().map_or(2, std::num::NonZero::get))
             .thread_name("hexcovery-query")
@@ -333,7 +329,6 @@ impl QueryEngine {
         Ok(Self {
             limits: Arc::new(limits),
             slots,
-            background,
             runtime: Arc::new(QueryRuntime(Some(runtime))),
         })
     }
@@ -385,7 +380,8 @@ impl QueryEngine {
         let started_work = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flag = started_work.clone();
         let work = async move {
-            let _slot = engine.slot(priority).await?;
+            // Leaves the org's queue if the time runs out or the caller goes away first.
+            let _slot = engine.slots.acquire(org, priority).await;
             flag.store(true, std::sync::atomic::Ordering::Relaxed);
             engine.answer(&store, org, &request, now).await
         };
@@ -406,20 +402,6 @@ impl QueryEngine {
             })??;
         answer.stats.elapsed_ms = started.elapsed().as_millis() as u64;
         Ok(answer)
-    }
-
-    /// Waits for a slot at `priority`.
-    async fn slot(&self, priority: Priority) -> Result<Slot<'_>, QueryError> {
-        let closed = |e| QueryError::Internal(anyhow::anyhow!("query slots closed: {e}"));
-        let background = match priority {
-            Priority::Interactive => None,
-            Priority::Background => Some(self.background.acquire().await.map_err(closed)?),
-        };
-        let slot = self.slots.acquire().await.map_err(closed)?;
-        Ok(Slot {
-            _slot: slot,
-            _background: background,
-        })
     }
 
     /// Checks `request.text` against `org`'s catalog without running it: it parses, every
@@ -743,7 +725,10 @@ mod tests {
         })
         .unwrap();
         // Another query holds the only slot for longer than this one may take.
-        let busy = engine.slots.clone().acquire_owned().await.unwrap();
+        let busy = engine
+            .slots
+            .acquire(Uuid::now_v7(), Priority::Interactive)
+            .await;
         let error = engine
             .run(&store, Uuid::now_v7(), &count_logs(), Utc::now())
             .await
@@ -751,6 +736,11 @@ mod tests {
         assert!(
             matches!(error, QueryError::Busy(limit) if limit == Duration::from_millis(100)),
             "waiting for a slot the whole time is busy, not slow: {error:?}"
+        );
+        assert_eq!(
+            engine.slots.waiting(),
+            0,
+            "the query that gave up left the queue"
         );
         drop(busy);
         let answer = engine
@@ -772,9 +762,9 @@ mod tests {
         .unwrap();
         let org = Uuid::now_v7();
         // Background work holds its most: two of the four slots.
-        let first = engine.slot(Priority::Background).await.unwrap();
-        let second = engine.slot(Priority::Background).await.unwrap();
-        assert_eq!(engine.slots.available_permits(), 2);
+        let first = engine.slots.acquire(org, Priority::Background).await;
+        let second = engine.slots.acquire(org, Priority::Background).await;
+        assert_eq!(engine.slots.free(), 2);
         // A third background query waits (here, past its time limit)…
         let error = engine
             .run_background(&store, org, &count_logs(), Utc::now())
@@ -787,9 +777,9 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(answer.rows, vec![vec![Value::from(0)]]);
-        let third = engine.slot(Priority::Interactive).await.unwrap();
-        let fourth = engine.slot(Priority::Interactive).await.unwrap();
-        assert_eq!(engine.slots.available_permits(), 0);
+        let third = engine.slots.acquire(org, Priority::Interactive).await;
+        let fourth = engine.slots.acquire(org, Priority::Interactive).await;
+        assert_eq!(engine.slots.free(), 0);
         drop((first, third));
         // Freed slots serve both again.
         engine
@@ -1010,8 +1000,12 @@ mod tests {
         .unwrap();
         let org = Uuid::now_v7();
         let minute = 60_000_000_000u64;
-        // Five minutes, one log in each, from two services.
-        let start = 1_800_000_000 * 1_000_000_000u64 / minute * minute;
+        // Five minutes, one log in each, from two services, inside ingest's accepted window
+        // (the last retention days up to an hour ahead).
+        let hours_ago = (Utc::now() - TimeDelta::hours(3))
+            .timestamp_nanos_opt()
+            .unwrap() as u64;
+        let start = hours_ago / minute * minute;
         let records: Vec<serde_json::Value> = (0..5u64)
             .map(|m| serde_json::json!({"timeUnixNano": (start + m * minute + 7).to_string()}))
             .collect();
