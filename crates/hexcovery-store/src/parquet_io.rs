@@ -4,10 +4,9 @@
 //! trace ids, a bloom filter on `trace_id` so trace lookups skip files cheaply.
 
 use crate::schema::TIMESTAMP;
-use arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
+use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::compute::{
-    SortColumn, SortOptions, concat_batches, filter_record_batch, lexsort_to_indices,
-    take_record_batch,
+    SortColumn, SortOptions, concat_batches, lexsort_to_indices, take_record_batch,
 };
 use arrow::datatypes::{SchemaRef, TimestampNanosecondType};
 use bytes::Bytes;
@@ -69,8 +68,18 @@ fn timestamps(batch: &RecordBatch) -> &arrow::array::PrimitiveArray<TimestampNan
         .as_primitive::<TimestampNanosecondType>()
 }
 
-fn sort_by_service_and_time(batch: &RecordBatch) -> anyhow::Result<RecordBatch> {
-    let mut keys = Vec::new();
+/// Sorts rows by `(hour, service, timestamp)` in one sort, so each hour's rows are one run.
+/// Returns the sorted rows and each row's hour.
+fn sort_by_hour_service_and_time(batch: &RecordBatch) -> anyhow::Result<(RecordBatch, Vec<i64>)> {
+    let hours: arrow::array::Int64Array = timestamps(batch)
+        .values()
+        .iter()
+        .map(|t| t.div_euclid(NANOS_PER_HOUR))
+        .collect();
+    let mut keys = vec![SortColumn {
+        values: std::sync::Arc::new(hours.clone()),
+        options: Some(SortOptions::default()),
+    }];
     if let Some(service) = batch.column_by_name("service") {
         keys.push(SortColumn {
             values: service.clone(),
@@ -82,7 +91,24 @@ fn sort_by_service_and_time(batch: &RecordBatch) -> anyhow::Result<RecordBatch> 
         options: Some(SortOptions::default()),
     });
     let indices = lexsort_to_indices(&keys, None)?;
-    Ok(take_record_batch(batch, &indices)?)
+    let sorted_hours = arrow::compute::take(&hours, &indices, None)?;
+    let sorted_hours = sorted_hours
+        .as_primitive::<arrow::datatypes::Int64Type>()
+        .values()
+        .to_vec();
+    Ok((take_record_batch(batch, &indices)?, sorted_hours))
+}
+
+/// The `(hour, start, len)` runs of equal values in sorted `hours`.
+fn hour_runs(hours: &[i64]) -> Vec<(i64, usize, usize)> {
+    let mut runs: Vec<(i64, usize, usize)> = Vec::new();
+    for (i, hour) in hours.iter().enumerate() {
+        match runs.last_mut() {
+            Some((h, _, len)) if h == hour => *len += 1,
+            _ => runs.push((*hour, i, 1)),
+        }
+    }
+    runs
 }
 
 fn writer_properties(schema: &SchemaRef) -> WriterProperties {
@@ -128,23 +154,13 @@ pub fn encode_partitions(
     if all.num_rows() == 0 {
         return Ok(Vec::new());
     }
-    let sorted = sort_by_service_and_time(&all)?;
-    let hours: Vec<i64> = timestamps(&sorted)
-        .values()
-        .iter()
-        .map(|t| t.div_euclid(NANOS_PER_HOUR))
-        .collect();
-    let mut distinct = hours.clone();
-    distinct.sort_unstable();
-    distinct.dedup();
-    let mut files = Vec::with_capacity(distinct.len());
-    for hour in distinct {
-        let part = if hours.iter().all(|h| *h == hour) {
-            sorted.clone()
-        } else {
-            let mask = BooleanArray::from_iter(hours.iter().map(|h| Some(*h == hour)));
-            filter_record_batch(&sorted, &mask)?
-        };
+    // One sort groups the rows by hour: each file is a slice of it, however many hours the
+    // rows span (no pass over all rows per hour).
+    let (sorted, hours) = sort_by_hour_service_and_time(&all)?;
+    let runs = hour_runs(&hours);
+    let mut files = Vec::with_capacity(runs.len());
+    for (hour, start, len) in runs {
+        let part = sorted.slice(start, len);
         let ts = timestamps(&part);
         let (min_ts, max_ts) = (
             arrow::compute::min(ts).unwrap_or(0),
@@ -233,5 +249,36 @@ mod tests {
         let back = decode(files[0].bytes.clone()).unwrap();
         let ts: Vec<i64> = timestamps(&back[0]).values().to_vec();
         assert!(ts.windows(2).all(|w| w[0] <= w[1]));
+    }
+
+    #[test]
+    fn rows_over_many_hours_are_grouped_in_one_sort() {
+        let hour = NANOS_PER_HOUR as u64;
+        let base = 1_700_000_000 / 3_600 * hour;
+        // 50 hours, interleaved and out of order: hour h holds h % 3 + 1 rows.
+        let mut times = Vec::new();
+        for round in 0..3u64 {
+            for h in (0..50u64).rev() {
+                if round <= h % 3 {
+                    times.push(base + h * hour + round);
+                }
+            }
+        }
+        let files = encode_partitions(&crate::schema::LOGS, &[logs_at(&times)]).unwrap();
+        assert_eq!(files.len(), 50);
+        for (h, file) in files.iter().enumerate() {
+            let start = base as i64 + h as i64 * NANOS_PER_HOUR;
+            assert_eq!(file.partition, partition_name(start / NANOS_PER_HOUR));
+            assert_eq!(file.rows, h as u64 % 3 + 1, "hour {h}");
+            assert_eq!(file.min_ts, start);
+            assert!(file.max_ts < start + NANOS_PER_HOUR);
+            let back = decode(file.bytes.clone()).unwrap();
+            assert_eq!(row_count(&back), file.rows as usize);
+        }
+        assert_eq!(
+            hour_runs(&[1, 1, 2, 5, 5, 5]),
+            [(1, 0, 2), (2, 2, 1), (5, 3, 3)]
+        );
+        assert!(hour_runs(&[]).is_empty());
     }
 }

@@ -3,6 +3,7 @@
 //! for queries. Each org has its own WAL directory (`<data>/wal/<org>/`) and its own storage
 //! prefix (`org=<org>/<signal>/dt=…/hour=…/<file>.parquet`): no file ever holds two orgs' rows.
 
+use crate::convert::{self, TimeWindow};
 use crate::manifest::{FileEntry, Manifest};
 use crate::otlp::ExportRequest;
 use crate::parquet_io::{self, partition_day};
@@ -39,6 +40,10 @@ pub struct StoreConfig {
     /// How long files replaced by compaction stay readable: longer than any query may run,
     /// so a query planned against them finishes.
     pub delete_grace: Duration,
+    /// The retention assumed for an org until the store is told its own
+    /// ([`TelemetryStore::set_retention`], or a retention pass): ingest accepts records no
+    /// older than this many days.
+    pub default_retention_days: u32,
 }
 
 impl StoreConfig {
@@ -51,6 +56,7 @@ impl StoreConfig {
             compaction_min_files: 4,
             max_expanded_bytes: 256 << 20,
             delete_grace: Duration::from_secs(60),
+            default_retention_days: 30,
         }
     }
 }
@@ -100,7 +106,12 @@ struct Inner {
     wal_root: PathBuf,
     orgs: RwLock<HashMap<Uuid, Arc<OrgTables>>>,
     loading: tokio::sync::Mutex<()>,
+    /// Orgs whose tables failed to load (a damaged manifest, an unreadable log): why, and
+    /// when it was last tried. Only they are offline; loading is retried now and then.
+    offline: RwLock<HashMap<Uuid, (String, std::time::Instant)>>,
     buffered: AtomicUsize,
+    /// Each org's retention in days, as last told (the accepted time window of ingest).
+    retention: RwLock<HashMap<Uuid, u32>>,
     /// Files replaced by compaction or retention, deleted once queries that may read them end.
     doomed: std::sync::Mutex<Vec<(std::time::Instant, String)>>,
 }
@@ -123,9 +134,21 @@ fn manifest_path(org: Uuid, signal: Signal) -> String {
     format!("{}/_manifest.json", table_prefix(org, signal))
 }
 
+/// What a signal's records are called in rejection messages.
+fn record_noun(signal: Signal) -> &'static str {
+    match signal {
+        Signal::Logs => "log records",
+        Signal::Spans => "spans",
+        Signal::Metrics => "data points",
+    }
+}
+
 fn now_nanos() -> i64 {
     chrono::Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX)
 }
+
+/// How long an org whose tables failed to load stays offline before loading is tried again.
+const OFFLINE_RETRY: Duration = Duration::from_secs(60);
 
 /// Parquet files smaller than this are merged by compaction.
 const COMPACT_INPUT_BYTES: u64 = 64 << 20;
@@ -144,7 +167,9 @@ impl TelemetryStore {
                 wal_root: wal_root.clone(),
                 orgs: RwLock::new(HashMap::new()),
                 loading: tokio::sync::Mutex::new(()),
+                offline: RwLock::new(HashMap::new()),
                 buffered: AtomicUsize::new(0),
+                retention: RwLock::new(HashMap::new()),
                 doomed: std::sync::Mutex::new(Vec::new()),
             }),
         };
@@ -155,7 +180,10 @@ impl TelemetryStore {
                 .to_str()
                 .and_then(|n| Uuid::parse_str(n).ok())
             {
-                store.org(org).await?;
+                // One org that cannot load is offline; every other org starts and serves.
+                if let Err(error) = store.org(org).await {
+                    tracing::error!(%org, error = format!("{error:#}"), "this org's telemetry is offline: its tables could not be loaded");
+                }
             }
         }
         Ok(store)
@@ -179,7 +207,27 @@ impl TelemetryStore {
         if let Some(tables) = self.inner.orgs.read().expect("orgs lock").get(&org) {
             return Ok(tables.clone());
         }
-        let loaded = Arc::new(self.load_org(org).await?);
+        if let Some((reason, since)) = self.inner.offline.read().expect("offline lock").get(&org)
+            && since.elapsed() < OFFLINE_RETRY
+        {
+            anyhow::bail!("org {org}'s telemetry is offline: {reason}");
+        }
+        let loaded = match self.load_org(org).await {
+            Ok(loaded) => Arc::new(loaded),
+            Err(error) => {
+                self.inner
+                    .offline
+                    .write()
+                    .expect("offline lock")
+                    .insert(org, (format!("{error:#}"), std::time::Instant::now()));
+                return Err(error);
+            }
+        };
+        self.inner
+            .offline
+            .write()
+            .expect("offline lock")
+            .remove(&org);
         self.inner
             .orgs
             .write()
@@ -201,8 +249,6 @@ impl TelemetryStore {
         }
         let watermarks: [u64; 3] = std::array::from_fn(|i| manifests[i].watermark);
         let dir = self.inner.wal_root.join(org.to_string());
-        let (wal, replay) =
-            tokio::task::spawn_blocking(move || OrgWal::open(&dir, watermarks)).await??;
         let mut manifests = manifests.into_iter();
         let tables = Signal::ALL.map(|signal| {
             Arc::new(Table::new(
@@ -211,20 +257,33 @@ impl TelemetryStore {
                 manifests.next().expect("three manifests"),
             ))
         });
-        let replayed = replay.len();
-        for record in replay {
-            let request = ExportRequest::decode_protobuf(record.signal, &record.payload)
-                .with_context(|| {
-                    format!(
-                        "replaying write-ahead log record {} of org {org}",
-                        record.seq
-                    )
-                })?;
-            if let Some(batch) = request.convert(record.ingest_time)?.batch {
-                let bytes = tables[record.signal.index()].push(batch, record.seq);
-                self.inner.buffered.fetch_add(bytes, Ordering::Relaxed);
-            }
-        }
+        // Replay streams: each record is decoded and converted as its segment is read, so
+        // only one segment's bytes are held besides the rebuilt rows.
+        let replay_tables = tables.clone();
+        let (wal, replayed, bytes) = tokio::task::spawn_blocking(move || {
+            let (mut replayed, mut bytes) = (0usize, 0usize);
+            let (wal, _recovery) = OrgWal::open_with(&dir, watermarks, |record| {
+                let request = ExportRequest::decode_protobuf(record.signal, &record.payload)
+                    .map_err(|e| {
+                        std::io::Error::other(format!(
+                            "replaying write-ahead log record {} of org {org}: {e}",
+                            record.seq
+                        ))
+                    })?;
+                let converted = request
+                    .convert(record.ingest_time)
+                    .map_err(std::io::Error::other)?;
+                if let Some(batch) = converted.batch {
+                    bytes += replay_tables[record.signal.index()].push(batch, record.seq);
+                }
+                replayed += 1;
+                Ok(())
+            })?;
+            anyhow::Ok((wal, replayed, bytes))
+        })
+        .await??;
+        // Counted only once the org loaded: a failed load leaves nothing buffered.
+        self.inner.buffered.fetch_add(bytes, Ordering::Relaxed);
         if replayed > 0 {
             tracing::info!(%org, records = replayed, "replayed the write-ahead log");
         }
@@ -274,12 +333,27 @@ impl TelemetryStore {
         }
         let signal = request.signal();
         let ingest_time = now_nanos();
+        let window = TimeWindow::at(ingest_time, self.retention_days(org));
+        // Records outside the window are taken out before conversion, so the log holds only
+        // what is accepted and replay (which has no window) rebuilds exactly those rows.
+        let outside = convert::count_outside(request, &window);
+        let filtered = (outside > 0).then(|| {
+            let mut kept = request.clone();
+            convert::retain_inside(&mut kept, &window);
+            kept
+        });
+        let request = filtered.as_ref().unwrap_or(request);
+        let wire_bytes = if filtered.is_some() { None } else { wire_bytes };
         let converted = request.convert(ingest_time).map_err(anyhow::Error::from)?;
+        let window_reason = (outside > 0).then(|| window.reason(outside, record_noun(signal)));
         let report = IngestReport {
             signal,
             accepted: converted.accepted,
-            rejected: converted.rejected,
-            rejection: converted.rejection,
+            rejected: converted.rejected + outside,
+            rejection: match (window_reason, converted.rejection) {
+                (Some(a), Some(b)) => Some(format!("{a}; {b}")),
+                (a, b) => a.or(b),
+            },
         };
         let Some(batch) = converted.batch else {
             return Ok(report);
@@ -301,6 +375,26 @@ impl TelemetryStore {
             .await
             .context("syncing the write-ahead log")?;
         Ok(report)
+    }
+
+    /// Tells the store `org`'s retention: ingest then accepts records whose time lies within
+    /// `[now − retention_days, now + 1 h]`. Until told, an org has the configured default.
+    pub fn set_retention(&self, org: Uuid, retention_days: u32) {
+        self.inner
+            .retention
+            .write()
+            .expect("retention lock")
+            .insert(org, retention_days);
+    }
+
+    fn retention_days(&self, org: Uuid) -> u32 {
+        self.inner
+            .retention
+            .read()
+            .expect("retention lock")
+            .get(&org)
+            .copied()
+            .unwrap_or(self.inner.config.default_retention_days)
     }
 
     /// A DataFusion table over `org`'s rows of `signal`, as of now.
@@ -504,7 +598,9 @@ impl TelemetryStore {
     }
 
     /// Drops `org`'s whole day partitions older than `retention_days` days.
+    /// Also records the retention for ingest's accepted time window ([`Self::set_retention`]).
     pub async fn enforce_retention(&self, org: Uuid, retention_days: u32) -> anyhow::Result<u64> {
+        self.set_retention(org, retention_days);
         let cutoff = chrono::Utc::now().date_naive() - chrono::Days::new(u64::from(retention_days));
         let cutoff = format!("dt={}", cutoff.format("%Y-%m-%d"));
         let tables = self.org(org).await?;
@@ -599,6 +695,21 @@ impl TelemetryStore {
         self.loaded_orgs()
             .iter()
             .all(|(_, tables)| !tables.wal.is_poisoned())
+    }
+
+    /// Orgs whose tables could not be loaded, with the reason, sorted by org (readiness
+    /// names them; every other org serves).
+    pub fn offline_orgs(&self) -> Vec<(Uuid, String)> {
+        let mut orgs: Vec<(Uuid, String)> = self
+            .inner
+            .offline
+            .read()
+            .expect("offline lock")
+            .iter()
+            .map(|(org, (reason, _))| (*org, reason.clone()))
+            .collect();
+        orgs.sort();
+        orgs
     }
 
     /// The WAL directory of an org (tests look at it).

@@ -5,8 +5,12 @@
 //!
 //! Segments are files named by their first sequence number; a segment is deleted once every
 //! record in it is in a Parquet file recorded in its table's manifest (the per-signal
-//! watermarks). On open, records above the watermarks are returned for replay and a torn
-//! tail (a crash mid-append: such a record was never acknowledged) is cut off.
+//! watermarks). On open, records above the watermarks are handed out for replay, one segment
+//! in memory at a time. Only a torn tail — damage with nothing valid after it, at the end of
+//! the newest segment (a crash mid-append: such a record was never acknowledged) — is cut
+//! off. Damage followed by valid records is corruption: the segment is quarantined (a copy
+//! kept aside), every intact record after the damage is recovered by resynchronising on the
+//! next valid header and CRC, and the lost byte ranges are reported.
 
 use crate::Signal;
 use std::fs::{File, OpenOptions};
@@ -97,63 +101,250 @@ fn new_segment(dir: &Path, first_seq: u64) -> io::Result<(File, Segment)> {
     ))
 }
 
-/// Reads one segment; returns its records and the length of its valid prefix.
-fn read_segment(path: &Path) -> io::Result<(Vec<WalRecord>, u64, Option<String>)> {
-    let data = std::fs::read(path)?;
+/// A record as it lies in a segment's bytes.
+struct RawRecord<'a> {
+    seq: u64,
+    signal: Signal,
+    ingest_time: i64,
+    payload: &'a [u8],
+    /// Byte range of the whole record (header and payload) in the segment.
+    start: usize,
+    end: usize,
+}
+
+/// The record at `offset`, if a whole valid one starts there and is numbered after
+/// `after_seq` (and, when `max_seq` is given, at most `max_seq`); otherwise why not.
+fn parse_at(
+    data: &[u8],
+    offset: usize,
+    after_seq: u64,
+    max_seq: Option<u64>,
+) -> Result<RawRecord<'_>, &'static str> {
+    if data.len() - offset < HEADER_LEN {
+        return Err("truncated record header");
+    }
+    let header = &data[offset..offset + HEADER_LEN];
+    let len = u32::from_le_bytes(header[0..4].try_into().expect("4 bytes")) as usize;
+    let seq = u64::from_le_bytes(header[8..16].try_into().expect("8 bytes"));
+    let tag = header[16];
+    let body_start = offset + HEADER_LEN;
+    if len > MAX_RECORD_BYTES || data.len() - body_start < len {
+        return Err("truncated record");
+    }
+    let signal = Signal::from_tag(tag).ok_or("unknown signal tag")?;
+    if seq <= after_seq || max_seq.is_some_and(|max| seq > max) {
+        return Err("record out of sequence");
+    }
+    let stored_crc = u32::from_le_bytes(header[4..8].try_into().expect("4 bytes"));
+    let ingest_time = i64::from_le_bytes(header[17..25].try_into().expect("8 bytes"));
+    let payload = &data[body_start..body_start + len];
+    if crc(seq, tag, ingest_time, payload) != stored_crc {
+        return Err("record checksum mismatch");
+    }
+    Ok(RawRecord {
+        seq,
+        signal,
+        ingest_time,
+        payload,
+        start: offset,
+        end: body_start + len,
+    })
+}
+
+/// A byte range of a segment that holds no valid record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Damage {
+    pub start: u64,
+    pub end: u64,
+    pub problem: &'static str,
+}
+
+/// What reading a segment found.
+#[derive(Debug, Default)]
+struct Scan {
+    /// Byte ranges of the valid records, in order.
+    records: Vec<(usize, usize)>,
+    /// Damage followed by at least one valid record: corruption.
+    corrupt: Vec<Damage>,
+    /// Damage with nothing valid after it, up to the end of the file.
+    tail: Option<Damage>,
+}
+
+/// Reads a segment's bytes (`first_seq` is the number its name gives), handing each valid
+/// record to `each` in order. After damage it resynchronises on the next offset where a
+/// whole record with a plausible number and a matching CRC starts, so records after the
+/// damage are kept; only damage with nothing valid after it is a (torn) tail.
+fn scan_segment(
+    data: &[u8],
+    first_seq: u64,
+    mut each: impl FnMut(&RawRecord<'_>) -> io::Result<()>,
+) -> io::Result<Scan> {
+    let mut scan = Scan::default();
+    let mut after_seq = first_seq.saturating_sub(1);
+    let mut offset = MAGIC.len().min(data.len());
+    let mut damage: Option<(usize, &'static str)> = None;
     if data.len() < MAGIC.len() || &data[..MAGIC.len()] != MAGIC {
-        return Ok((
-            Vec::new(),
-            0,
-            Some("missing or wrong segment header".into()),
-        ));
+        damage = Some((0, "missing or wrong segment header"));
+        offset = 0;
     }
-    let mut records = Vec::new();
-    let mut offset = MAGIC.len();
-    while offset < data.len() {
-        let problem = if data.len() - offset < HEADER_LEN {
-            Some("truncated record header")
-        } else {
-            None
+    loop {
+        let found = match damage {
+            None if offset >= data.len() => break,
+            None => match parse_at(data, offset, after_seq, None) {
+                Ok(record) => Some(record),
+                Err(problem) => {
+                    damage = Some((offset, problem));
+                    None
+                }
+            },
+            Some((damage_start, problem)) => {
+                // Resynchronise: the next offset where a valid record starts. Records in a
+                // segment are numbered consecutively, so one found `n` bytes after the damage
+                // began is numbered at most `n / HEADER_LEN + 1` after the last good one.
+                let next = (offset + 1..data.len().saturating_sub(HEADER_LEN - 1)).find_map(|at| {
+                    let span = ((at - damage_start) / HEADER_LEN) as u64 + 1;
+                    parse_at(data, at, after_seq, Some(after_seq.saturating_add(span))).ok()
+                });
+                match next {
+                    Some(record) => {
+                        scan.corrupt.push(Damage {
+                            start: damage_start as u64,
+                            end: record.start as u64,
+                            problem,
+                        });
+                        damage = None;
+                        Some(record)
+                    }
+                    None => {
+                        scan.tail = Some(Damage {
+                            start: damage_start as u64,
+                            end: data.len() as u64,
+                            problem,
+                        });
+                        break;
+                    }
+                }
+            }
         };
-        if let Some(problem) = problem {
-            return Ok((records, offset as u64, Some(problem.into())));
+        if let Some(record) = found {
+            each(&record)?;
+            scan.records.push((record.start, record.end));
+            after_seq = record.seq;
+            offset = record.end;
         }
-        let header = &data[offset..offset + HEADER_LEN];
-        let len = u32::from_le_bytes(header[0..4].try_into().expect("4 bytes")) as usize;
-        let stored_crc = u32::from_le_bytes(header[4..8].try_into().expect("4 bytes"));
-        let seq = u64::from_le_bytes(header[8..16].try_into().expect("8 bytes"));
-        let tag = header[16];
-        let ingest_time = i64::from_le_bytes(header[17..25].try_into().expect("8 bytes"));
-        let body_start = offset + HEADER_LEN;
-        if len > MAX_RECORD_BYTES || data.len() - body_start < len {
-            return Ok((records, offset as u64, Some("truncated record".into())));
-        }
-        let payload = &data[body_start..body_start + len];
-        let signal = Signal::from_tag(tag);
-        if crc(seq, tag, ingest_time, payload) != stored_crc || signal.is_none() {
-            return Ok((
-                records,
-                offset as u64,
-                Some("record checksum mismatch".into()),
-            ));
-        }
-        records.push(WalRecord {
-            seq,
-            signal: signal.expect("checked above"),
-            ingest_time,
-            payload: payload.to_vec(),
-        });
-        offset = body_start + len;
     }
-    Ok((records, offset as u64, None))
+    Ok(scan)
+}
+
+/// The byte ranges of `damage`, for logs: `8..264 (record checksum mismatch), …`.
+fn describe(damage: &[Damage]) -> String {
+    damage
+        .iter()
+        .map(|d| format!("{}..{} ({})", d.start, d.end, d.problem))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Copies a damaged segment aside (`<segment>.corrupt-<unix seconds>`, which no listing
+/// takes for a segment) and rewrites it holding only its valid records, atomically.
+/// Returns the quarantine path and the rewritten length.
+fn quarantine_and_rewrite(
+    path: &Path,
+    data: &[u8],
+    records: &[(usize, usize)],
+) -> io::Result<(PathBuf, u64)> {
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("segment");
+    let mut quarantine = path.with_file_name(format!("{name}.corrupt-{stamp}"));
+    let mut n = 1;
+    while quarantine.exists() {
+        quarantine = path.with_file_name(format!("{name}.corrupt-{stamp}-{n}"));
+        n += 1;
+    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut copy = OpenOptions::new()
+        .create_new(true)
+        .write(true)
+        .open(&quarantine)?;
+    copy.write_all(data)?;
+    copy.sync_all()?;
+    let temp = path.with_file_name(format!("{name}.rewrite"));
+    let mut file = OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .open(&temp)?;
+    file.write_all(MAGIC)?;
+    let mut len = MAGIC.len() as u64;
+    for (start, end) in records {
+        file.write_all(&data[*start..*end])?;
+        len += (end - start) as u64;
+    }
+    file.sync_all()?;
+    std::fs::rename(&temp, path)?;
+    sync_dir(dir)?;
+    Ok((quarantine, len))
+}
+
+/// What opening a log recovered from damaged segments.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Recovery {
+    /// Segments that held damage followed by valid records (or damage in a closed segment):
+    /// each was copied to its quarantine path and rewritten with its valid records.
+    pub quarantined: Vec<QuarantinedSegment>,
+    /// Bytes cut off the newest segment as a torn tail (nothing valid after them).
+    pub torn_tail_bytes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuarantinedSegment {
+    pub segment: PathBuf,
+    pub copy: PathBuf,
+    pub lost: Vec<Damage>,
+    /// Valid records kept in the segment.
+    pub records: usize,
 }
 
 impl OrgWal {
     /// Opens (creating) the log in `dir`. Returns the log, ready for appends in a fresh
     /// segment, and every record whose sequence number is above its signal's watermark, in
-    /// sequence order, for replay.
+    /// sequence order, for replay. Holds every such record in memory: replay with
+    /// [`Self::open_with`].
     pub fn open(dir: &Path, watermarks: [u64; 3]) -> io::Result<(Self, Vec<WalRecord>)> {
+        let mut replay = Vec::new();
+        let (wal, _) = Self::open_with(dir, watermarks, |record| {
+            replay.push(record);
+            Ok(())
+        })?;
+        Ok((wal, replay))
+    }
+
+    /// Opens (creating) the log in `dir`, handing every record whose sequence number is
+    /// above its signal's watermark to `replay`, in sequence order, one segment in memory
+    /// at a time. An error from `replay` stops the open.
+    ///
+    /// Damage is recovered, never silently cut: damage with nothing valid after it in the
+    /// newest segment is a torn tail (a crash mid-append; that record was never
+    /// acknowledged) and is cut off. Any other damage — followed by valid records, or in a
+    /// closed segment — is corruption: the segment is copied to a quarantine path, every
+    /// intact record is kept (reading resumes at the next valid record), the segment is
+    /// rewritten with them, and a warning names the segment and the byte ranges lost.
+    pub fn open_with(
+        dir: &Path,
+        watermarks: [u64; 3],
+        mut replay: impl FnMut(WalRecord) -> io::Result<()>,
+    ) -> io::Result<(Self, Recovery)> {
         std::fs::create_dir_all(dir)?;
+        let org = dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
         let mut paths: Vec<(u64, PathBuf)> = std::fs::read_dir(dir)?
             .filter_map(Result::ok)
             .filter_map(|entry| {
@@ -163,45 +354,84 @@ impl OrgWal {
             })
             .collect();
         paths.sort();
+        // A rewrite interrupted by a crash left its temporary file; the segment is intact.
+        for entry in std::fs::read_dir(dir)?.filter_map(Result::ok) {
+            if entry
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".wal.rewrite")
+            {
+                std::fs::remove_file(entry.path())?;
+            }
+        }
         let mut closed = Vec::new();
-        let mut replay = Vec::new();
+        let mut recovery = Recovery::default();
         let mut max_seen = watermarks.iter().copied().max().unwrap_or(0);
         let last = paths.len().saturating_sub(1);
-        for (index, (_, path)) in paths.into_iter().enumerate() {
-            let (records, valid_len, problem) = read_segment(&path)?;
-            if let Some(problem) = problem {
-                if index == last {
-                    // A crash mid-append or mid-creation: nothing past here was acknowledged.
-                    tracing::warn!(path = %path.display(), %problem, "cutting the torn tail of the write-ahead log");
-                    OpenOptions::new()
-                        .write(true)
-                        .open(&path)?
-                        .set_len(valid_len)?;
-                } else {
-                    tracing::error!(path = %path.display(), %problem, "write-ahead log segment is damaged; records after the damage are lost");
+        for (index, (first_seq, path)) in paths.into_iter().enumerate() {
+            let data = std::fs::read(&path)?;
+            let mut max_seq = [0u64; 3];
+            let mut last_seq = 0;
+            let scan = scan_segment(&data, first_seq, |record| {
+                let i = record.signal.index();
+                max_seq[i] = max_seq[i].max(record.seq);
+                last_seq = record.seq;
+                if record.seq > watermarks[i] {
+                    replay(WalRecord {
+                        seq: record.seq,
+                        signal: record.signal,
+                        ingest_time: record.ingest_time,
+                        payload: record.payload.to_vec(),
+                    })?;
                 }
+                Ok(())
+            })?;
+            max_seen = max_seen.max(last_seq);
+            let mut bytes = scan.records.last().map_or(MAGIC.len(), |r| r.1) as u64;
+            let torn_tail = scan.corrupt.is_empty() && index == last;
+            match scan.tail {
+                Some(tail) if torn_tail => {
+                    // A crash mid-append or mid-creation: nothing past here was acknowledged.
+                    tracing::warn!(%org, segment = %path.display(), from = tail.start, to = tail.end, problem = tail.problem, "cutting the torn tail of the write-ahead log");
+                    recovery.torn_tail_bytes += tail.end - tail.start;
+                    if !scan.records.is_empty() {
+                        OpenOptions::new().write(true).open(&path)?.set_len(bytes)?;
+                    }
+                }
+                tail if !scan.corrupt.is_empty() || tail.is_some() => {
+                    let mut lost = scan.corrupt.clone();
+                    lost.extend(tail);
+                    let (copy, len) = quarantine_and_rewrite(&path, &data, &scan.records)?;
+                    tracing::warn!(
+                        %org,
+                        segment = %path.display(),
+                        quarantined = %copy.display(),
+                        lost = %describe(&lost),
+                        recovered = scan.records.len(),
+                        "write-ahead log segment is corrupt: quarantined a copy, kept every intact record, lost the byte ranges named"
+                    );
+                    recovery.quarantined.push(QuarantinedSegment {
+                        segment: path.clone(),
+                        copy,
+                        lost,
+                        records: scan.records.len(),
+                    });
+                    bytes = len;
+                }
+                _ => {}
             }
-            if records.is_empty() {
+            drop(data);
+            if scan.records.is_empty() {
                 // Nothing in it (a fresh segment, or one torn before its first record).
                 std::fs::remove_file(&path)?;
                 continue;
             }
-            let mut segment = Segment {
+            closed.push(Segment {
                 path,
-                max_seq: [0; 3],
-                bytes: valid_len,
-            };
-            for record in records {
-                let i = record.signal.index();
-                segment.max_seq[i] = segment.max_seq[i].max(record.seq);
-                max_seen = max_seen.max(record.seq);
-                if record.seq > watermarks[i] {
-                    replay.push(record);
-                }
-            }
-            closed.push(segment);
+                max_seq,
+                bytes,
+            });
         }
-        replay.sort_by_key(|r| r.seq);
         let next_seq = max_seen + 1;
         let (file, current) = new_segment(dir, next_seq)?;
         file.sync_all()?;
@@ -221,7 +451,7 @@ impl OrgWal {
             poisoned: Arc::new(AtomicBool::new(false)),
         };
         wal.trim(watermarks)?;
-        Ok((wal, replay))
+        Ok((wal, recovery))
     }
 
     /// Appends a record (not yet synced) and returns its sequence number. `then` runs with the
@@ -547,5 +777,191 @@ mod tests {
         drop(wal);
         let (_, replay) = OrgWal::open(dir.path(), [0; 3]).unwrap();
         assert_eq!(replay.len(), 64);
+    }
+
+    /// Writes `n` records of `payload_len` bytes (seq i holds bytes `i % 251`) into a fresh
+    /// log; returns its one segment's path. Record `seq` starts at `8 + (seq − 1) × (25 + len)`.
+    async fn written(dir: &Path, n: u64, payload_len: usize) -> PathBuf {
+        let (wal, _) = OrgWal::open(dir, [0; 3]).unwrap();
+        for i in 1..=n {
+            let payload = vec![(i % 251) as u8; payload_len];
+            assert_eq!(
+                wal.append(Signal::Logs, i as i64, &payload, |s| s).unwrap(),
+                i
+            );
+        }
+        wal.sync(n).await.unwrap();
+        drop(wal);
+        dir.join(segment_name(1))
+    }
+
+    fn overwrite(path: &Path, at: usize, garbage: &[u8]) {
+        let mut bytes = std::fs::read(path).unwrap();
+        bytes[at..at + garbage.len()].copy_from_slice(garbage);
+        std::fs::write(path, bytes).unwrap();
+    }
+
+    fn quarantined(dir: &Path) -> Vec<PathBuf> {
+        let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.to_string_lossy().contains(".corrupt-"))
+            .collect();
+        found.sort();
+        found
+    }
+
+    fn replay_seqs(dir: &Path) -> (Vec<u64>, Recovery) {
+        let mut seqs = Vec::new();
+        let (_, recovery) = OrgWal::open_with(dir, [0; 3], |r| {
+            assert_eq!(
+                r.payload,
+                vec![(r.seq % 251) as u8; r.payload.len()],
+                "seq {}",
+                r.seq
+            );
+            assert_eq!(r.ingest_time, r.seq as i64);
+            seqs.push(r.seq);
+            Ok(())
+        })
+        .unwrap();
+        (seqs, recovery)
+    }
+
+    const RECORD: usize = HEADER_LEN + 100;
+
+    #[tokio::test]
+    async fn a_mid_segment_overwrite_keeps_every_intact_record_after_it_and_a_quarantined_copy() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = written(dir.path(), 300, 100).await;
+        let original = std::fs::read(&path).unwrap();
+        // 256 bytes from the middle of record 48 to the middle of record 50.
+        let at = MAGIC.len() + 47 * RECORD + 60;
+        overwrite(&path, at, &[0xA5; 256]);
+        let damaged = std::fs::read(&path).unwrap();
+        let (seqs, recovery) = replay_seqs(dir.path());
+        let expected: Vec<u64> = (1..=300).filter(|s| !(48..=50).contains(s)).collect();
+        assert_eq!(seqs, expected, "all 250 records after the damage are back");
+        assert_eq!(seqs.iter().filter(|s| **s > 50).count(), 250);
+        assert_eq!(recovery.torn_tail_bytes, 0);
+        let [q] = recovery.quarantined.as_slice() else {
+            panic!("one quarantined segment: {recovery:?}")
+        };
+        assert_eq!(q.segment, path);
+        assert_eq!(q.records, 297);
+        assert_eq!(
+            q.lost,
+            [Damage {
+                start: (MAGIC.len() + 47 * RECORD) as u64,
+                end: (MAGIC.len() + 50 * RECORD) as u64,
+                problem: "record checksum mismatch",
+            }]
+        );
+        assert_eq!(quarantined(dir.path()), std::slice::from_ref(&q.copy));
+        assert_eq!(
+            std::fs::read(&q.copy).unwrap(),
+            damaged,
+            "the copy is the damaged segment"
+        );
+        assert_ne!(damaged, original);
+        // The segment now holds only intact records: a second open finds nothing to report
+        // and the same records, and numbering continues after the highest.
+        let (again, recovery) = replay_seqs(dir.path());
+        assert_eq!(again, expected);
+        assert_eq!(recovery, Recovery::default());
+        assert_eq!(quarantined(dir.path()).len(), 1);
+        let (wal, _) = OrgWal::open(dir.path(), [0; 3]).unwrap();
+        assert_eq!(wal.append(Signal::Logs, 0, b"x", |s| s).unwrap(), 301);
+    }
+
+    #[tokio::test]
+    async fn a_torn_tail_that_mimics_a_header_is_cut_without_quarantine() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = written(dir.path(), 3, 100).await;
+        // A header that says "seq 4, logs, 10 bytes" with a wrong CRC, and its 10 bytes.
+        let mut fake = Vec::new();
+        fake.extend_from_slice(&10u32.to_le_bytes());
+        fake.extend_from_slice(&0xDEAD_BEEFu32.to_le_bytes());
+        fake.extend_from_slice(&4u64.to_le_bytes());
+        fake.push(Signal::Logs.tag());
+        fake.extend_from_slice(&4i64.to_le_bytes());
+        fake.extend_from_slice(&[4u8; 10]);
+        let mut file = OpenOptions::new().append(true).open(&path).unwrap();
+        file.write_all(&fake).unwrap();
+        drop(file);
+        let (seqs, recovery) = replay_seqs(dir.path());
+        assert_eq!(seqs, [1, 2, 3]);
+        assert_eq!(recovery.torn_tail_bytes, fake.len() as u64);
+        assert!(recovery.quarantined.is_empty() && quarantined(dir.path()).is_empty());
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().len(),
+            (MAGIC.len() + 3 * RECORD) as u64,
+            "cut at the end of the last whole record"
+        );
+    }
+
+    #[tokio::test]
+    async fn garbage_that_mimics_a_header_between_records_is_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = written(dir.path(), 10, 100).await;
+        // Record 4's header rewritten to claim seq 5 and a length that fits, CRC wrong.
+        let at = MAGIC.len() + 3 * RECORD;
+        let mut fake = Vec::new();
+        fake.extend_from_slice(&40u32.to_le_bytes());
+        fake.extend_from_slice(&0u32.to_le_bytes());
+        fake.extend_from_slice(&5u64.to_le_bytes());
+        fake.push(Signal::Spans.tag());
+        overwrite(&path, at, &fake);
+        let (seqs, recovery) = replay_seqs(dir.path());
+        assert_eq!(seqs, [1, 2, 3, 5, 6, 7, 8, 9, 10]);
+        assert_eq!(recovery.quarantined.len(), 1);
+        assert_eq!(
+            recovery.quarantined[0].lost,
+            [Damage {
+                start: at as u64,
+                end: (at + RECORD) as u64,
+                problem: "record checksum mismatch",
+            }]
+        );
+    }
+
+    #[tokio::test]
+    async fn damage_in_a_closed_segment_is_quarantined_even_with_nothing_after_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = written(dir.path(), 5, 100).await;
+        // A newer segment exists, so this one's tail was synced and acknowledged.
+        let (wal, _) = OrgWal::open(dir.path(), [0; 3]).unwrap();
+        wal.append(Signal::Logs, 6, &[6; 100], |_| ()).unwrap();
+        wal.sync(6).await.unwrap();
+        drop(wal);
+        let len = std::fs::metadata(&path).unwrap().len() as usize;
+        overwrite(&path, len - 30, &[0; 30]);
+        let (seqs, recovery) = replay_seqs(dir.path());
+        assert_eq!(seqs, [1, 2, 3, 4, 6]);
+        assert_eq!(recovery.torn_tail_bytes, 0);
+        assert_eq!(recovery.quarantined.len(), 1);
+        assert_eq!(quarantined(dir.path()).len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_damaged_segment_header_keeps_the_records_after_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = written(dir.path(), 4, 100).await;
+        overwrite(&path, 0, b"garbage!");
+        let (seqs, recovery) = replay_seqs(dir.path());
+        assert_eq!(seqs, [1, 2, 3, 4]);
+        assert_eq!(
+            recovery.quarantined[0].lost[0].problem,
+            "missing or wrong segment header"
+        );
+        assert_eq!(&std::fs::read(&path).unwrap()[..MAGIC.len()], MAGIC);
+    }
+
+    #[tokio::test]
+    async fn an_error_while_replaying_stops_the_open() {
+        let dir = tempfile::tempdir().unwrap();
+        written(dir.path(), 2, 10).await;
+        let result = OrgWal::open_with(dir.path(), [0; 3], |_| Err(io::Error::other("bad record")));
+        assert_eq!(result.err().unwrap().to_string(), "bad record");
     }
 }

@@ -235,6 +235,8 @@ async fn retention_drops_whole_old_days() {
     let dir = tempfile::tempdir().unwrap();
     let store = TelemetryStore::open(config(dir.path())).await.unwrap();
     let org = Uuid::now_v7();
+    // Kept for 60 days while the old rows arrive, then cut to 30.
+    store.set_retention(org, 60);
     let day = 86_400_000_000_000u64;
     let now = now_ns();
     store
@@ -433,4 +435,99 @@ async fn time_bounds_are_exact_in_files_inside_straddling_and_in_memory() {
         .gt_eq(ts(base + hour))
         .and(t.lt(ts(base + 2 * hour)));
     assert_eq!(count_between(&store, org, hour_one).await, 6);
+}
+
+#[tokio::test]
+async fn records_outside_the_time_window_are_rejected_and_never_replayed() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = TelemetryStore::open(config(dir.path())).await.unwrap();
+    let org = Uuid::now_v7();
+    let day = 86_400_000_000_000u64;
+    let now = now_ns();
+    let request = logs(
+        "api",
+        [
+            now - 730 * day,
+            now - day,
+            now + 2 * day,
+            now,
+            now - 31 * day,
+        ],
+        9,
+    );
+    let report = store.ingest(org, &request, None).await.unwrap();
+    assert_eq!((report.accepted, report.rejected), (2, 3));
+    let reason = report.rejection.unwrap();
+    assert!(
+        reason.starts_with("3 log records outside the accepted time range [")
+            && reason.contains("30-day retention"),
+        "{reason}"
+    );
+    assert_eq!(count(&store, org, None).await, 2);
+    // The log holds only the accepted records: a restart (even one with a longer retention
+    // set) replays exactly them.
+    drop(store);
+    let store = TelemetryStore::open(config(dir.path())).await.unwrap();
+    store.set_retention(org, 3650);
+    assert_eq!(count(&store, org, None).await, 2);
+    // The org's own retention widens the window.
+    let report = store
+        .ingest(org, &logs("api", [now - 730 * day], 9), None)
+        .await
+        .unwrap();
+    assert_eq!((report.accepted, report.rejected), (1, 0));
+    // Mixed reasons are both named.
+    let mut mixed = logs("api", [now + 2 * day, now], 9);
+    if let ExportRequest::Logs(r) = &mut mixed {
+        r.resource_logs[0].scope_logs[0].log_records[1].trace_id = vec![1, 2];
+    }
+    let report = store.ingest(org, &mixed, None).await.unwrap();
+    assert_eq!((report.accepted, report.rejected), (0, 2));
+    let reason = report.rejection.unwrap();
+    assert!(
+        reason.contains("1 log records outside") && reason.contains("trace_id must be 16 bytes"),
+        "{reason}"
+    );
+}
+
+#[tokio::test]
+async fn an_org_that_cannot_load_is_offline_and_the_others_serve() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = TelemetryStore::open(config(dir.path())).await.unwrap();
+    let (broken, fine) = (Uuid::now_v7(), Uuid::now_v7());
+    for org in [broken, fine] {
+        store
+            .ingest(org, &logs("api", [now_ns()], 9), None)
+            .await
+            .unwrap();
+    }
+    store.flush(true).await.unwrap();
+    store
+        .ingest(broken, &logs("api", [now_ns()], 9), None)
+        .await
+        .unwrap();
+    let manifest = store
+        .local_org_dir(broken)
+        .unwrap()
+        .join("logs/_manifest.json");
+    drop(store);
+    std::fs::write(&manifest, b"{ not json").unwrap();
+
+    let store = TelemetryStore::open(config(dir.path())).await.unwrap();
+    assert_eq!(count(&store, fine, None).await, 1);
+    let offline = store.offline_orgs();
+    assert_eq!(offline.len(), 1);
+    assert_eq!(offline[0].0, broken);
+    assert!(offline[0].1.contains("manifest"), "{}", offline[0].1);
+    let error = store
+        .ingest(broken, &logs("api", [now_ns()], 9), None)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, IngestError::Internal(_)), "{error}");
+    assert!(store.table(broken, Signal::Logs).await.is_err());
+    store
+        .ingest(fine, &logs("api", [now_ns()], 9), None)
+        .await
+        .unwrap();
+    assert_eq!(count(&store, fine, None).await, 2);
 }

@@ -9,10 +9,12 @@ mod common;
 mod logs;
 mod metrics;
 mod spans;
+mod window;
 
 pub use logs::logs;
 pub use metrics::metrics;
 pub use spans::spans;
+pub use window::{TimeWindow, count_outside, retain_inside};
 
 use arrow::record_batch::RecordBatch;
 
