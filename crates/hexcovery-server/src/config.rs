@@ -49,6 +49,9 @@ pub struct ServerConfig {
     pub max_request_bytes: usize,
     /// Telemetry held in memory before ingest sheds load (503 / Unavailable).
     pub max_buffer_bytes: usize,
+    /// Memory OTLP requests in flight may hold at once, server-wide (bodies as received,
+    /// inflated, and an estimate of their decoded form); beyond it, 503 / Unavailable.
+    pub max_inflight_bytes: usize,
     /// Buffered telemetry is written to Parquet at least this often.
     pub flush_interval: std::time::Duration,
     /// The server key as 64 hex characters. When absent, the key is read from (or created
@@ -97,6 +100,7 @@ impl ServerConfig {
             max_invites_per_day: 100,
             max_request_bytes: 16 << 20,
             max_buffer_bytes: 1 << 30,
+            max_inflight_bytes: 256 << 20,
             flush_interval: std::time::Duration::from_secs(10),
             server_key: None,
             query_limits: crate::query::QueryLimits::default(),

@@ -162,6 +162,8 @@ pub async fn serve(
     tracing::info!(%otlp_http_addr, "OTLP/HTTP listening on http://{otlp_http_addr}");
 
     let (stop_listeners, listeners_stop) = watch::channel(false);
+    // One in-flight budget for both OTLP listeners.
+    let ingest_budget = ingest::Budget::new(config.max_inflight_bytes);
     let api = tokio::spawn(
         axum::serve(
             api_listener,
@@ -173,13 +175,14 @@ pub async fn serve(
     let otlp_http = tokio::spawn(
         axum::serve(
             otlp_listener,
-            ingest::http::router(state.clone()).into_make_service(),
+            ingest::http::router(state.clone(), ingest_budget.clone()).into_make_service(),
         )
         .with_graceful_shutdown(stopped(listeners_stop.clone()))
         .into_future(),
     );
     let grpc = tokio::spawn(ingest::grpc::serve(
         state.clone(),
+        ingest_budget,
         grpc_listener,
         stopped(listeners_stop.clone()),
     ));

@@ -67,6 +67,10 @@ struct ServeArgs {
     /// Telemetry buffered in memory before ingest answers "retry later", in MiB.
     #[arg(long, env = "HEXCOVERY_MAX_BUFFER_MB", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=65536))]
     max_buffer_mb: u32,
+    /// Memory OTLP requests in flight may hold at once, in MiB (bodies, inflated, decoded);
+    /// more are answered "retry later" (503 / Unavailable with Retry-After).
+    #[arg(long, env = "HEXCOVERY_MAX_INFLIGHT_MB", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=65536))]
+    max_inflight_mb: u32,
     /// Buffered telemetry is written to Parquet at least this often, in seconds.
     #[arg(long, env = "HEXCOVERY_FLUSH_INTERVAL_SECS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=3600))]
     flush_interval_secs: u32,
@@ -122,6 +126,7 @@ impl Cli {
                     max_invites_per_day: args.max_invites_per_day,
                     max_request_bytes: (args.max_request_mb as usize) << 20,
                     max_buffer_bytes: (args.max_buffer_mb as usize) << 20,
+                    max_inflight_bytes: (args.max_inflight_mb as usize) << 20,
                     flush_interval: std::time::Duration::from_secs(u64::from(
                         args.flush_interval_secs,
                     )),

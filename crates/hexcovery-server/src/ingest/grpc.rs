@@ -1,8 +1,12 @@
 //! OTLP/gRPC: the Trace, Metrics and Logs services of the OpenTelemetry collector protocol,
-//! authenticated by the `x-api-key` metadata, with gzip and a request-size limit.
+//! authenticated by the `x-api-key` metadata before the message is read ([`Gate`]), with
+//! gzip, a request-size limit and the server-wide in-flight budget.
 
+use super::{Budget, Charge};
 use crate::auth::authenticate_ingest;
+use crate::error::ApiError;
 use crate::state::AppState;
+use hexcovery_meta::ApiKeyPrincipal;
 use hexcovery_store::{ExportRequest, IngestReport};
 use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
     LogsService, LogsServiceServer,
@@ -24,6 +28,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 };
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use tonic::codec::CompressionEncoding;
 use tonic::transport::server::{Server, TcpIncoming};
@@ -34,17 +39,34 @@ pub struct OtlpGrpc {
     state: AppState,
 }
 
+/// What [`Gate`] hands the services: the caller's key and the request's charge.
+#[derive(Clone)]
+struct Admitted {
+    key: ApiKeyPrincipal,
+    charge: Arc<Mutex<Charge>>,
+}
+
 impl OtlpGrpc {
     async fn export(
         &self,
-        metadata: &tonic::metadata::MetadataMap,
+        extensions: &tonic::Extensions,
         request: ExportRequest,
     ) -> Result<IngestReport, Status> {
-        let key = authenticate_ingest(&self.state, &metadata.clone().into_headers()).await?;
+        let admitted = extensions.get::<Admitted>().ok_or_else(|| {
+            super::status(ApiError::internal(anyhow::anyhow!(
+                "an OTLP/gRPC request reached its service without passing the gate"
+            )))
+        })?;
         let size = request.encoded_len();
-        super::export(&self.state, key.org_id, &request, None, size)
+        admitted
+            .charge
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .grow_by_decoded(size)
+            .map_err(super::status)?;
+        super::export(&self.state, admitted.key.org_id, &request, None, size)
             .await
-            .map_err(Status::from)
+            .map_err(super::status)
     }
 }
 
@@ -63,8 +85,8 @@ impl LogsService for OtlpGrpc {
         &self,
         request: Request<ExportLogsServiceRequest>,
     ) -> Result<Response<ExportLogsServiceResponse>, Status> {
-        let (metadata, _, message) = request.into_parts();
-        let report = OtlpGrpc::export(self, &metadata, ExportRequest::Logs(message)).await?;
+        let (_, extensions, message) = request.into_parts();
+        let report = OtlpGrpc::export(self, &extensions, ExportRequest::Logs(message)).await?;
         Ok(Response::new(ExportLogsServiceResponse {
             partial_success: rejected(&report).map(|(n, m)| ExportLogsPartialSuccess {
                 rejected_log_records: n,
@@ -80,8 +102,8 @@ impl TraceService for OtlpGrpc {
         &self,
         request: Request<ExportTraceServiceRequest>,
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        let (metadata, _, message) = request.into_parts();
-        let report = OtlpGrpc::export(self, &metadata, ExportRequest::Traces(message)).await?;
+        let (_, extensions, message) = request.into_parts();
+        let report = OtlpGrpc::export(self, &extensions, ExportRequest::Traces(message)).await?;
         Ok(Response::new(ExportTraceServiceResponse {
             partial_success: rejected(&report).map(|(n, m)| ExportTracePartialSuccess {
                 rejected_spans: n,
@@ -97,8 +119,8 @@ impl MetricsService for OtlpGrpc {
         &self,
         request: Request<ExportMetricsServiceRequest>,
     ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
-        let (metadata, _, message) = request.into_parts();
-        let report = OtlpGrpc::export(self, &metadata, ExportRequest::Metrics(message)).await?;
+        let (_, extensions, message) = request.into_parts();
+        let report = OtlpGrpc::export(self, &extensions, ExportRequest::Metrics(message)).await?;
         Ok(Response::new(ExportMetricsServiceResponse {
             partial_success: rejected(&report).map(|(n, m)| ExportMetricsPartialSuccess {
                 rejected_data_points: n,
@@ -144,17 +166,96 @@ where
     }
 }
 
+/// In front of the services: authenticates from the request's headers (`x-api-key`) before
+/// any of the body is read, then reads the body frame by frame against the in-flight
+/// [`Budget`] and hands tonic the whole message with the caller's key and the charge, which
+/// is held until the answer is made.
+#[derive(Clone)]
+pub struct Gate<S> {
+    inner: S,
+    state: AppState,
+    budget: Budget,
+}
+
+type Answer = axum::http::Response<tonic::body::Body>;
+
+impl<S> tower::Service<axum::http::Request<tonic::body::Body>> for Gate<S>
+where
+    S: tower::Service<axum::http::Request<tonic::body::Body>, Response = Answer>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send,
+{
+    type Response = Answer;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Answer, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: axum::http::Request<tonic::body::Body>) -> Self::Future {
+        // The clone is ready only if polled; keep the polled one for this call (tower's rule).
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let state = self.state.clone();
+        let budget = self.budget.clone();
+        Box::pin(async move {
+            let (mut parts, body) = request.into_parts();
+            let key = match authenticate_ingest(&state, &parts.headers).await {
+                Ok(key) => key,
+                Err(error) => return Ok(super::status(error).into_http()),
+            };
+            // A gzip message may be a little larger than its content; the uncompressed limit
+            // is tonic's to enforce once it has inflated it.
+            let limit = state.config.max_request_bytes;
+            let wire_limit = limit + limit / 64 + 1024;
+            let mut charge = budget.charge();
+            let body =
+                super::read_body(axum::body::Body::new(body), &mut charge, wire_limit, || {
+                    super::http::too_large(limit)
+                })
+                .await;
+            let body = match body {
+                Ok(body) => body,
+                Err(error) => return Ok(super::status(error).into_http()),
+            };
+            let charge = Arc::new(Mutex::new(charge));
+            parts.extensions.insert(Admitted {
+                key,
+                charge: Arc::clone(&charge),
+            });
+            let request = axum::http::Request::from_parts(
+                parts,
+                tonic::body::Body::new(axum::body::Body::from(body)),
+            );
+            let answer = inner.call(request).await;
+            drop(charge);
+            answer
+        })
+    }
+}
+
 /// Serves the three OTLP services on `listener` until `shutdown` resolves, then finishes
 /// in-flight exports.
 pub async fn serve(
     state: AppState,
+    budget: Budget,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), tonic::transport::Error> {
     let limit = state.config.max_request_bytes;
+    let gate_state = state.clone();
     let service = OtlpGrpc { state };
     Server::builder()
         .layer(tower::layer::layer_fn(OversizeAsResourceExhausted))
+        .layer(tower::layer::layer_fn(move |inner| Gate {
+            inner,
+            state: gate_state.clone(),
+            budget: budget.clone(),
+        }))
         .add_service(
             LogsServiceServer::new(service.clone())
                 .max_decoding_message_size(limit)

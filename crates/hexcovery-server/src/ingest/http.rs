@@ -3,14 +3,14 @@
 //! (with partial success when records were rejected) in the request's encoding, or a
 //! `google.rpc.Status` with the matching HTTP status.
 
+use super::Budget;
 use crate::auth::authenticate_ingest;
 use crate::error::{ApiError, ErrorClass};
 use crate::state::AppState;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use hexcovery_store::{ExportRequest, IngestReport, Signal};
@@ -26,9 +26,6 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 use prost::Message as _;
 use std::io::Read as _;
 use tower_http::trace::TraceLayer;
-
-/// The request body, or why it could not be read (too large, broken connection).
-type Body = Result<Bytes, BytesRejection>;
 
 const PROTOBUF: &str = "application/x-protobuf";
 const JSON: &str = "application/json";
@@ -48,22 +45,16 @@ enum Encoding {
     Json,
 }
 
-pub fn router(state: AppState) -> Router {
-    let limit = state.config.max_request_bytes;
+/// The OTLP/HTTP routes; `budget` is the in-flight budget the gRPC services share.
+pub fn router(state: AppState, budget: Budget) -> Router {
+    let route = |signal: Signal| {
+        let budget = budget.clone();
+        post(move |State(s): State<AppState>, r: Request| export(s, budget, r, signal))
+    };
     Router::new()
-        .route(
-            "/v1/logs",
-            post(|s: State<AppState>, h: HeaderMap, b: Body| export(s, h, b, Signal::Logs)),
-        )
-        .route(
-            "/v1/traces",
-            post(|s: State<AppState>, h: HeaderMap, b: Body| export(s, h, b, Signal::Spans)),
-        )
-        .route(
-            "/v1/metrics",
-            post(|s: State<AppState>, h: HeaderMap, b: Body| export(s, h, b, Signal::Metrics)),
-        )
-        .layer(DefaultBodyLimit::max(limit))
+        .route("/v1/logs", route(Signal::Logs))
+        .route("/v1/traces", route(Signal::Spans))
+        .route("/v1/metrics", route(Signal::Metrics))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -118,36 +109,40 @@ fn media_type(headers: &HeaderMap) -> Result<Encoding, ApiError> {
     }
 }
 
-/// The body, gunzipped if it says so, refusing to inflate past `limit` bytes.
-fn decompress(headers: &HeaderMap, body: Bytes, limit: usize) -> Result<Bytes, ApiError> {
+/// Whether the body is gzip-compressed (`Content-Encoding: gzip`), or 415 for another coding.
+fn content_encoding(headers: &HeaderMap) -> Result<bool, ApiError> {
     let encoding = headers
         .get(header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("identity");
     match encoding.trim().to_ascii_lowercase().as_str() {
-        "identity" | "" => Ok(body),
-        "gzip" => {
-            let mut inflated = Vec::new();
-            flate2::read::GzDecoder::new(body.as_ref())
-                .take(limit as u64 + 1)
-                .read_to_end(&mut inflated)
-                .map_err(|e| {
-                    ApiError::bad_request(
-                        "invalid_gzip",
-                        format!("the gzip body could not be decompressed: {e}"),
-                    )
-                })?;
-            if inflated.len() > limit {
-                return Err(too_large(limit));
-            }
-            Ok(Bytes::from(inflated))
-        }
+        "identity" | "" => Ok(false),
+        "gzip" => Ok(true),
         other => Err(ApiError::new(
             ErrorClass::UnsupportedMediaType,
             "unsupported_encoding",
             format!("Content-Encoding {other:?} is not supported: send gzip or no encoding"),
         )),
     }
+}
+
+/// Inflates every member of a gzip body (RFC 1952 allows several, concatenated), refusing
+/// to inflate past `limit` bytes in all.
+fn gunzip(body: &[u8], limit: usize) -> Result<Bytes, ApiError> {
+    let mut inflated = Vec::new();
+    flate2::read::MultiGzDecoder::new(body)
+        .take(limit as u64 + 1)
+        .read_to_end(&mut inflated)
+        .map_err(|e| {
+            ApiError::bad_request(
+                "invalid_gzip",
+                format!("the gzip body could not be decompressed: {e}"),
+            )
+        })?;
+    if inflated.len() > limit {
+        return Err(too_large(limit));
+    }
+    Ok(Bytes::from(inflated))
 }
 
 pub fn too_large(limit: usize) -> ApiError {
@@ -211,25 +206,38 @@ fn success(report: &IngestReport, encoding: Encoding) -> Response {
     }
 }
 
-async fn export(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Body,
-    signal: Signal,
-) -> Response {
+async fn export(state: AppState, budget: Budget, request: Request, signal: Signal) -> Response {
+    let (parts, body) = request.into_parts();
+    let headers = parts.headers;
     // Errors answer in the request's encoding when it is a known one.
     let answer_as = media_type(&headers).unwrap_or(Encoding::Json);
+    let limit = state.config.max_request_bytes;
     let result = async {
+        // Credentials and headers first: nothing of the body is read for a caller without a
+        // key, or for a request refused on its headers.
         let key = authenticate_ingest(&state, &headers).await?;
         let encoding = media_type(&headers)?;
-        let body = body.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                too_large(state.config.max_request_bytes)
-            } else {
-                ApiError::bad_request("unreadable_body", e.body_text())
+        let gzip = content_encoding(&headers)?;
+        let mut charge = budget.charge();
+        if let Some(declared) = headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+        {
+            if declared > limit as u64 {
+                return Err(too_large(limit));
             }
-        })?;
-        let body = decompress(&headers, body, state.config.max_request_bytes)?;
+            charge.grow_to(declared as usize)?;
+        }
+        let body = super::read_body(body, &mut charge, limit, || too_large(limit)).await?;
+        let body = if gzip {
+            let inflated = gunzip(&body, limit)?;
+            charge.grow_to(body.len() + inflated.len())?;
+            inflated
+        } else {
+            body
+        };
+        charge.grow_by_decoded(body.len())?;
         let request = match encoding {
             Encoding::Protobuf => ExportRequest::decode_protobuf(signal, &body),
             Encoding::Json => ExportRequest::decode_json(signal, &body),
@@ -237,6 +245,7 @@ async fn export(
         .map_err(|e| ApiError::bad_request("invalid_otlp", e.0))?;
         let wire = (encoding == Encoding::Protobuf).then(|| body.clone());
         let report = super::export(&state, key.org_id, &request, wire, body.len()).await?;
+        drop(charge);
         Ok::<_, ApiError>(success(&report, encoding))
     }
     .await;
@@ -246,6 +255,7 @@ async fn export(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::StatusCode;
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
         pairs
@@ -282,23 +292,40 @@ mod tests {
         use std::io::Write as _;
         let mut encoder = GzEncoder::new(Vec::new(), flate2::Compression::fast());
         encoder.write_all(&[b'a'; 10_000]).unwrap();
-        let gz = Bytes::from(encoder.finish().unwrap());
-        let gzip = headers(&[("content-encoding", "gzip")]);
-        assert_eq!(decompress(&gzip, gz.clone(), 10_000).unwrap().len(), 10_000);
+        let gz = encoder.finish().unwrap();
+        assert_eq!(gunzip(&gz, 10_000).unwrap().len(), 10_000);
         assert_eq!(
-            decompress(&gzip, gz, 9_999).unwrap_err().status(),
+            gunzip(&gz, 9_999).unwrap_err().status(),
             StatusCode::PAYLOAD_TOO_LARGE
         );
         assert_eq!(
-            decompress(&gzip, Bytes::from_static(b"not gzip"), 100)
-                .unwrap_err()
-                .status(),
+            gunzip(b"not gzip", 100).unwrap_err().status(),
             StatusCode::BAD_REQUEST
         );
+        assert!(content_encoding(&headers(&[("content-encoding", "gzip")])).unwrap());
+        assert!(!content_encoding(&headers(&[])).unwrap());
         let br = headers(&[("content-encoding", "br")]);
         assert_eq!(
-            decompress(&br, Bytes::new(), 1).unwrap_err().status(),
+            content_encoding(&br).unwrap_err().status(),
             StatusCode::UNSUPPORTED_MEDIA_TYPE
+        );
+    }
+
+    #[test]
+    fn every_gzip_member_is_inflated_and_the_limit_covers_them_all() {
+        use flate2::write::GzEncoder;
+        use std::io::Write as _;
+        let member = |data: &[u8]| {
+            let mut encoder = GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            encoder.write_all(data).unwrap();
+            encoder.finish().unwrap()
+        };
+        let mut body = member(b"first ");
+        body.extend(member(b"second"));
+        assert_eq!(gunzip(&body, 100).unwrap().as_ref(), b"first second");
+        assert_eq!(
+            gunzip(&body, 11).unwrap_err().status(),
+            StatusCode::PAYLOAD_TOO_LARGE
         );
     }
 }
