@@ -217,3 +217,69 @@ async fn a_segment_overwritten_in_the_middle_loses_only_the_damaged_records() {
     expected.insert("after restart".into());
     assert_eq!(bodies(&api, &key).await, expected);
 }
+
+/// An org whose manifest is damaged is offline alone: `/readyz` answers 503 naming it, and
+/// the other org starts, takes telemetry and answers queries.
+#[tokio::test]
+async fn an_org_that_cannot_load_is_named_by_readyz_while_others_serve() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = TestServer::start_in(dir.path(), &[]);
+    let api = server.api();
+    let broken = api.signup("broken").await;
+    let (_, broken_key) = api.create_key(&broken, "agent").await;
+    let fine = api.signup("fine").await;
+    let (_, fine_key) = api.create_key(&fine, "agent").await;
+    let now = chrono::Utc::now();
+    post_logs(&server, &broken_key, &log_records(&[(now, "lost for now")])).await;
+    post_logs(&server, &fine_key, &log_records(&[(now, "before")])).await;
+    // SIGTERM flushes every buffer to Parquet, so each org has a manifest.
+    assert!(server.terminate().success());
+    let manifest = dir
+        .path()
+        .join("telemetry")
+        .join(format!("org={}", broken.org_id))
+        .join("logs/_manifest.json");
+    assert!(manifest.exists(), "{manifest:?}");
+    std::fs::write(&manifest, b"{ not json").unwrap();
+
+    let server = TestServer::start_in(dir.path(), &[]);
+    let api = server.api();
+    let ready = api.get("/readyz", &Cred::None).await;
+    ready.expect_error(503, "orgs_offline");
+    assert_eq!(
+        ready.body["error"]["offline_orgs"][0]["org_id"],
+        broken.org_id.as_str()
+    );
+    assert_eq!(
+        ready.body["error"]["offline_orgs"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    post_logs(&server, &fine_key, &log_records(&[(now, "after")])).await;
+    assert_eq!(
+        bodies(&api, &fine_key).await,
+        BTreeSet::from(["before".to_string(), "after".to_string()])
+    );
+}
+
+/// A longer retention widens the accepted window at once, not at the next hourly pass.
+#[tokio::test]
+async fn a_changed_retention_moves_the_window_at_once() {
+    let server = TestServer::start();
+    let api = server.api();
+    let admin = api.signup("keeper").await;
+    let (_, key) = api.create_key(&admin, "agent").await;
+    let old = chrono::Utc::now() - chrono::TimeDelta::days(60);
+    let refused = post_logs(&server, &key, &log_records(&[(old, "sixty days old")])).await;
+    assert_eq!(
+        refused["partialSuccess"]["rejectedLogRecords"], 1,
+        "{refused}"
+    );
+    api.patch("/api/v1/org", &admin.jwt(), json!({ "retention_days": 90 }))
+        .await
+        .expect(200);
+    let answer = post_logs(&server, &key, &log_records(&[(old, "sixty days old")])).await;
+    assert!(answer.get("partialSuccess").is_none(), "{answer}");
+}

@@ -11,8 +11,26 @@ pub async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// The server can do its work: the metastore answers and every write-ahead log takes writes.
+/// The server can do its work: the metastore answers, every write-ahead log takes writes,
+/// and every org's telemetry loaded (an org whose WAL or manifest is damaged is offline
+/// alone and named here, while the others serve).
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let offline = state.telemetry.offline_orgs();
+    if !offline.is_empty() {
+        let orgs: Vec<Value> = offline
+            .iter()
+            .map(|(org, reason)| json!({ "org_id": org, "reason": reason }))
+            .collect();
+        return Err(ApiError::new(
+            ErrorClass::Unavailable,
+            "orgs_offline",
+            format!(
+                "{} org(s) could not load their telemetry and are offline; the others serve",
+                offline.len()
+            ),
+        )
+        .with("offline_orgs", orgs));
+    }
     if !state.telemetry.healthy() {
         return Err(ApiError::new(
             ErrorClass::Unavailable,

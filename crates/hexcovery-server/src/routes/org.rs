@@ -190,5 +190,9 @@ pub async fn update(
                 .detail(json!({ "fields": changed })),
         )
         .await;
-    Ok(Json(result?))
+    let org = result?;
+    // Ingest's accepted time window follows the new retention at once, not at the next
+    // hourly retention pass.
+    state.telemetry.set_retention(org.id, org.retention_days);
+    Ok(Json(org))
 }
