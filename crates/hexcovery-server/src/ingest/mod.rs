@@ -19,9 +19,11 @@ use uuid::Uuid;
 const RETRY_AFTER_SECS: u64 = 1;
 
 /// Memory a decoded request holds per byte of its uncompressed encoding, on top of the bytes
-/// themselves: strings, vectors and the Arrow batch built from them. An estimate, measured
-/// loosely; the budget counts it so that one request's charge covers what it holds.
-const DECODED_PER_BYTE: usize = 2;
+/// themselves: the decoded structs and the Arrow batch built from them. An estimate from the
+/// structs' sizes (not measured per request): a log record with eight short attributes
+/// decodes to several times its protobuf size, one with a long body to about its size; the budget counts it so that a request's charge
+/// covers what it holds.
+const DECODED_PER_BYTE: usize = 4;
 
 /// The server-wide bound on memory held by OTLP requests in flight (gRPC and HTTP share
 /// one). A semaphore of KiB: a request takes permits for its bytes as they are declared or
