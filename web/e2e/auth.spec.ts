@@ -69,7 +69,7 @@ test("the TOTP step at sign in", async ({ page, request, baseURL }) => {
   const auth = { Authorization: `Bearer ${access_token}` };
   const setup = await (await request.post(`${baseURL}/api/v1/auth/totp/setup`, { headers: auth, data: {} })).json();
   const used = totp(setup.secret);
-  const enable = await request.post(`${baseURL}/api/v1/auth/totp/enable`, { headers: auth, data: { code: used } });
+  const enable = await request.post(`${baseURL}/api/v1/auth/totp/enable`, { headers: auth, data: { code: used, password: "a long enough password" } });
   expect(enable.status(), await enable.text()).toBe(200);
 
   await page.goto("/login");

@@ -24,7 +24,8 @@ export async function startServer(): Promise<RunningServer> {
   const log = createWriteStream(logFile);
   const child = spawn(
     binary(),
-    ["serve", "--data-dir", join(dataDir, "data"), "--http-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0", "--otlp-http-addr", "127.0.0.1:0", "--flush-interval-secs", "2"],
+    // Every spec signs up its own orgs, all from loopback: no per-address signup limit here.
+    ["serve", "--data-dir", join(dataDir, "data"), "--http-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0", "--otlp-http-addr", "127.0.0.1:0", "--flush-interval-secs", "2", "--max-signups-per-address", "0"],
     { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? "info", NO_COLOR: "1" } },
   );
   let text = "";

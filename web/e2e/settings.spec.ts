@@ -113,7 +113,7 @@ test("an API key is shown once with Copy, ingests, and is refused after revoking
   expect((await ingest()).status()).toBe(401);
 });
 
-test("2FA setup shows a local QR code and enabling with a code shows recovery codes", async ({ page, request, baseURL, signIn, shot }) => {
+test("2FA setup shows a local QR code and enabling with a code and the password shows recovery codes", async ({ page, request, baseURL, signIn, shot }) => {
   const { account } = await freshOrg(request, baseURL!, "Twofa Co");
   const remote: string[] = [];
   page.on("request", (r) => {
@@ -131,9 +131,11 @@ test("2FA setup shows a local QR code and enabling with a code shows recovery co
   expect(secret).toMatch(/^[A-Z2-7]{16,}$/);
   await shot("settings-2fa-setup");
 
-  // A wrong code is refused with the server's message.
+  // Turning 2FA on asks for the password too (a wrong one is refused: tests/totp.rs); a
+  // wrong code is refused with the server's message.
   const wrong = String((Number(totp(secret)) + 1) % 1_000_000).padStart(6, "0");
   await setup.getByLabel("Code", { exact: true }).fill(wrong);
+  await setup.getByLabel("Password", { exact: true }).fill(account.password);
   await setup.getByRole("button", { name: "Turn on" }).click();
   await expect(setup.getByRole("alert")).toContainText("does not match");
 

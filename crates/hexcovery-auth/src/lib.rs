@@ -5,6 +5,7 @@
 pub mod api_key;
 pub mod jwt;
 pub mod password;
+pub mod pool;
 pub mod random;
 pub mod role;
 pub mod secret_box;
@@ -14,6 +15,7 @@ pub mod totp;
 pub use api_key::{ApiKey, ApiKeyFormatError};
 pub use jwt::{ACCESS_TOKEN_TTL_SECS, AccessClaims, JwtError, JwtKeys};
 pub use password::{PasswordError, hash_password, validate_password, verify_password};
+pub use pool::{PasswordPool, PoolError};
 pub use role::{Role, UnknownRole};
 pub use secret_box::SecretBox;
 pub use server_key::ServerKey;

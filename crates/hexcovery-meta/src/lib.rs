@@ -127,6 +127,9 @@ pub trait Metastore: DashboardStore + AlertStore + Send + Sync + 'static {
         acceptance: InviteAcceptance,
         now: DateTime<Utc>,
     ) -> MetaResult<User>;
+    /// Whether `token_digest` names a pending, unexpired invite: checked before a password is
+    /// hashed, so a wrong token costs no hash (`accept_invite` still decides, atomically).
+    async fn invite_is_pending(&self, token_digest: &str, now: DateTime<Utc>) -> MetaResult<bool>;
 
     // --- outbox ---
     async fn add_outbox_message(
@@ -161,6 +164,10 @@ pub trait Metastore: DashboardStore + AlertStore + Send + Sync + 'static {
         result: DeliveryResult,
         now: DateTime<Utc>,
     ) -> MetaResult<()>;
+    /// Replaces the body of a message that was sent (status `sent`), e.g. with its invite
+    /// token removed: the recipient has it, the outbox need not keep it. False if the message
+    /// is not sent.
+    async fn redact_sent_outbox_body(&self, id: Uuid, body: &str) -> MetaResult<bool>;
 
     // --- usage ---
     /// Adds ingested records and bytes to the per-day, per-signal totals.

@@ -926,6 +926,22 @@ impl Metastore for SqliteMetastore {
         Ok(user)
     }
 
+    async fn invite_is_pending(&self, token_digest: &str, now: DateTime<Utc>) -> MetaResult<bool> {
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM invites WHERE token_digest = ? \
+             AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > ?",
+        )
+        .bind(token_digest)
+        .bind(ms(now))
+        .fetch_optional(&self.reader)
+        .await?;
+        Ok(found.is_some())
+    }
+
+    async fn redact_sent_outbox_body(&self, id: Uuid, body: &str) -> MetaResult<bool> {
+        self.outbox_redact(id, body).await
+    }
+
     async fn add_outbox_message(
         &self,
         message: NewOutboxMessage,

@@ -45,6 +45,9 @@ pub struct ServerConfig {
     /// Invites an org may create in 24 hours: each may send an email from the operator's
     /// mail server, so an org (signup is open) cannot turn it into a spam relay.
     pub max_invites_per_day: u32,
+    /// Signups one client address may make before the signup throttle blocks it (0: no
+    /// limit); see `throttle::signup_policy`.
+    pub max_signups_per_address: u32,
     /// Largest OTLP request accepted, uncompressed (gRPC message or HTTP body).
     pub max_request_bytes: usize,
     /// Telemetry held in memory before ingest sheds load (503 / Unavailable).
@@ -98,6 +101,7 @@ impl ServerConfig {
             signup: SignupMode::Open,
             invite_ttl_hours: 72,
             max_invites_per_day: 100,
+            max_signups_per_address: 20,
             max_request_bytes: 16 << 20,
             max_buffer_bytes: 1 << 30,
             max_inflight_bytes: 256 << 20,

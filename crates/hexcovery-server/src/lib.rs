@@ -139,6 +139,7 @@ pub async fn serve(
             server_key.derive("notification-secrets"),
         )),
         throttle: Arc::new(throttle::Throttle::default()),
+        passwords: Arc::new(hexcovery_auth::PasswordPool::default()),
         http: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(retry::ATTEMPT_TIMEOUT)

@@ -258,6 +258,7 @@ async fn send_due(state: &AppState, mailer: &Mailer) {
                 },
             },
         };
+        let delivered = result == DeliveryResult::Delivered;
         if let Err(error) = state
             .meta
             .record_outbox_attempt(message.id, result, now)
@@ -266,6 +267,17 @@ async fn send_due(state: &AppState, mailer: &Mailer) {
             // The claim stands until it runs out; then the message is due again.
             return tracing::error!(message = %message.id, %error, "recording a sending attempt failed");
         }
+        // The recipient has the invite link now: the outbox keeps the message without it.
+        if delivered
+            && message.invite_id.is_some()
+            && let Some(redacted) = redact_invite_tokens(&message.body)
+            && let Err(error) = state
+                .meta
+                .redact_sent_outbox_body(message.id, &redacted)
+                .await
+        {
+            tracing::error!(message = %message.id, %error, "removing a sent invite's token from the outbox failed");
+        }
         // The rest of the batch would wait on the same dead server; they are tried next tick.
         if unreachable {
             break;
@@ -273,9 +285,48 @@ async fn send_due(state: &AppState, mailer: &Mailer) {
     }
 }
 
+/// What stands for an invite token in a sent message kept in the outbox.
+pub const REDACTED_TOKEN: &str = "[removed once sent]";
+
+/// `body` with every invite token (`hxi_` and its URL-safe characters) replaced by
+/// `REDACTED_TOKEN`; `None` if it holds none.
+fn redact_invite_tokens(body: &str) -> Option<String> {
+    let prefix = crate::routes::invites::INVITE_TOKEN_PREFIX;
+    if !body.contains(prefix) {
+        return None;
+    }
+    let mut out = String::with_capacity(body.len());
+    let mut rest = body;
+    while let Some(at) = rest.find(prefix) {
+        out.push_str(&rest[..at]);
+        let token = &rest[at + prefix.len()..];
+        let end = token
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+            .unwrap_or(token.len());
+        out.push_str(REDACTED_TOKEN);
+        rest = &token[end..];
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn invite_tokens_are_redacted_and_the_rest_kept() {
+        let body = "Ann invited you.\n\nAccept the invite:\nhttp://h/invite?token=hxi_Ab-9_z\n\nThe link works once.";
+        assert_eq!(
+            redact_invite_tokens(body).unwrap(),
+            "Ann invited you.\n\nAccept the invite:\nhttp://h/invite?token=[removed once sent]\n\nThe link works once."
+        );
+        assert_eq!(
+            redact_invite_tokens("hxi_a and hxi_b.").unwrap(),
+            "[removed once sent] and [removed once sent]."
+        );
+        assert_eq!(redact_invite_tokens("no token here"), None);
+    }
 
     fn config(url: &str, from: &str) -> SmtpConfig {
         SmtpConfig {

@@ -29,6 +29,9 @@ pub struct AppState {
     pub secrets: Arc<hexcovery_auth::SecretBox>,
     /// Login failures per account and client address.
     pub throttle: Arc<crate::throttle::Throttle>,
+    /// The bounded pool every password hash and verification runs on (login, signup, invite
+    /// accept, re-authentication).
+    pub passwords: Arc<hexcovery_auth::PasswordPool>,
     /// Outgoing HTTP (webhooks): no redirects, a timeout per attempt.
     pub http: reqwest::Client,
     /// The mail server, when one is configured; otherwise messages stay in the outbox.

@@ -1,4 +1,4 @@
-//! Login throttling, per account and per client address: a few failures cost nothing, more
+//! Login throttling, per account and per client address (and signups per address): a few failures cost nothing, more
 //! earn a block that doubles with each further failure up to a cap, and all is forgotten a
 //! quiet while after the last failure — attackers slow to a crawl, a person who mistyped is
 //! never locked out for long. In memory, per node (a cluster multiplies the budget by its
@@ -36,6 +36,18 @@ pub const ADDRESS: Policy = Policy {
     max_block: TimeDelta::minutes(15),
     forget_after: TimeDelta::minutes(30),
 };
+
+/// Per client address, for signups (each counted, success or not: a signup creates an org
+/// and costs a password hash): `free` signups, then 1 min doubling to an hour; forgotten after
+/// an hour without one.
+pub fn signup_policy(free: u32) -> Policy {
+    Policy {
+        free_failures: free,
+        first_block: TimeDelta::minutes(1),
+        max_block: TimeDelta::hours(1),
+        forget_after: TimeDelta::hours(1),
+    }
+}
 
 /// Entries kept at most; past this, forgotten ones are swept first, then the oldest.
 const MAX_ENTRIES: usize = 100_000;

@@ -61,6 +61,10 @@ struct ServeArgs {
     /// Invites an org may create in 24 hours (each can send an email from this server).
     #[arg(long, env = "HEXCOVERY_MAX_INVITES_PER_DAY", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     max_invites_per_day: u32,
+    /// Signups one client address may make before it is blocked (1 minute, doubling to an
+    /// hour); forgotten after an hour without one. 0 turns the limit off.
+    #[arg(long, env = "HEXCOVERY_MAX_SIGNUPS_PER_ADDRESS", default_value_t = 20)]
+    max_signups_per_address: u32,
     /// Largest OTLP request accepted, in MiB, uncompressed.
     #[arg(long, env = "HEXCOVERY_MAX_REQUEST_MB", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1024))]
     max_request_mb: u32,
@@ -124,6 +128,7 @@ impl Cli {
                         .map_err(anyhow::Error::msg)?,
                     invite_ttl_hours: args.invite_ttl_hours,
                     max_invites_per_day: args.max_invites_per_day,
+                    max_signups_per_address: args.max_signups_per_address,
                     max_request_bytes: (args.max_request_mb as usize) << 20,
                     max_buffer_bytes: (args.max_buffer_mb as usize) << 20,
                     max_inflight_bytes: (args.max_inflight_mb as usize) << 20,

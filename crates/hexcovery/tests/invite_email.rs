@@ -1,5 +1,6 @@
 //! Invite emails over SMTP against the real server and a small SMTP server in the test: the
-//! message arrives with the working link and the server's credentials, a refused recipient
+//! message arrives with the working link and the server's credentials (and the outbox then
+//! keeps it without the token), a refused recipient
 //! fails without retries, a mail server that is down gets the message once it is back (even
 //! across a crash of ours) unless its invite was revoked meanwhile, and a bad mail
 //! configuration stops the server at start.
@@ -97,8 +98,21 @@ async fn invite_email_arrives_through_the_mail_server_with_a_working_link() {
     assert_eq!(sent["attempts"], 1);
     assert!(sent["sent_at"].is_string());
 
-    // The link in the email works, once.
+    // Once sent, the outbox keeps the message but not the token: the recipient has it.
     let token = url.split("token=").nth(1).unwrap();
+    let kept = outbox_message(&api, &admin, &answer["email_message"]["id"], |m| {
+        !m["body"].as_str().unwrap().contains("hxi_")
+    })
+    .await;
+    let body = kept["body"].as_str().unwrap();
+    assert!(!body.contains(token), "{body}");
+    assert!(
+        body.contains("/invite?token=[removed once sent]") && body.contains("Accept the invite"),
+        "{body}"
+    );
+    assert_eq!(kept["status"], "sent");
+
+    // The link in the email works, once.
     let accept = json!({ "token": token, "name": "New Person", "password": PASSWORD });
     let joined = api
         .post("/api/v1/invites/accept", &Cred::None, accept.clone())

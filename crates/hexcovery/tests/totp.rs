@@ -77,11 +77,33 @@ async fn two_factor_login_from_setup_to_disable() {
         "a setup alone does not turn 2FA on"
     );
 
-    // Enable needs a right code.
+    // Enable needs the password (a stolen session cannot turn 2FA on) and a right code.
+    let code_now = key.code_at(clock.secs());
     api.post(
         "/api/v1/auth/totp/enable",
         &admin.jwt(),
-        json!({"code": "000000"}),
+        json!({"code": code_now}),
+    )
+    .await
+    .expect_error(400, "invalid_request");
+    let wrong = api
+        .post(
+            "/api/v1/auth/totp/enable",
+            &admin.jwt(),
+            json!({"code": code_now, "password": "not the password at all"}),
+        )
+        .await;
+    wrong.expect_error(403, "wrong_password");
+    assert_eq!(wrong.body["error"]["field"], "password");
+    let me = api.get("/api/v1/me", &admin.jwt()).await.expect(200);
+    assert_eq!(
+        me["totp_enabled"], false,
+        "a wrong password turns nothing on"
+    );
+    api.post(
+        "/api/v1/auth/totp/enable",
+        &admin.jwt(),
+        json!({"code": "000000", "password": PASSWORD}),
     )
     .await
     .expect_error(400, "invalid_totp_code");
@@ -89,7 +111,7 @@ async fn two_factor_login_from_setup_to_disable() {
         .post(
             "/api/v1/auth/totp/enable",
             &admin.jwt(),
-            json!({"code": key.code_at(clock.secs())}),
+            json!({"code": code_now, "password": PASSWORD}),
         )
         .await
         .expect(200);
@@ -209,6 +231,7 @@ async fn two_factor_login_from_setup_to_disable() {
             ("auth.totp.disable", "failure", "wrong_password"),
             ("auth.totp.recovery_codes", "success", ""),
             ("auth.totp.enable", "success", ""),
+            ("auth.totp.enable", "failure", "wrong_password"),
             ("auth.totp.setup", "success", ""),
         ]
     );
@@ -229,7 +252,7 @@ async fn enabling_needs_a_setup_first() {
     api.post(
         "/api/v1/auth/totp/enable",
         &admin.jwt(),
-        json!({"code": "123456"}),
+        json!({"code": "123456", "password": PASSWORD}),
     )
     .await
     .expect_error(409, "totp_not_set_up");

@@ -178,4 +178,13 @@ impl SqliteMetastore {
         }
         Ok(())
     }
+
+    pub(super) async fn outbox_redact(&self, id: Uuid, body: &str) -> MetaResult<bool> {
+        let updated = sqlx::query("UPDATE outbox SET body = ? WHERE id = ? AND status = 'sent'")
+            .bind(body)
+            .bind(id.to_string())
+            .execute(&self.writer)
+            .await?;
+        Ok(updated.rows_affected() == 1)
+    }
 }

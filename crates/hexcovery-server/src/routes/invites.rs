@@ -23,7 +23,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-const INVITE_TOKEN_PREFIX: &str = "hxi_";
+pub(crate) const INVITE_TOKEN_PREFIX: &str = "hxi_";
+
+/// The least time an invite's creation takes to answer, whatever the outcome: an email that
+/// already has an account (409 `email_taken`) answers no sooner than one invited, so the time
+/// does not tell which emails have accounts (the answer does, to the org's admins only).
+const INVITE_ANSWER_TIME: std::time::Duration = std::time::Duration::from_millis(150);
 
 /// `GET /api/v1/invites` (admin): invites of every status, newest first.
 pub async fn list(
@@ -69,6 +74,19 @@ pub async fn create(
         ));
     }
     let email = validate::email("email", &req.email)?;
+    let answer_at = tokio::time::Instant::now() + INVITE_ANSWER_TIME;
+    let answer = create_invite(&state, client, inviter, email, req.role).await;
+    tokio::time::sleep_until(answer_at).await;
+    answer
+}
+
+async fn create_invite(
+    state: &AppState,
+    client: Option<String>,
+    inviter: &hexcovery_meta::User,
+    email: String,
+    role: Role,
+) -> ApiResult<(StatusCode, Json<Value>)> {
     let now = Utc::now();
     let limit = state.config.max_invites_per_day;
     let recent = state
@@ -91,7 +109,7 @@ pub async fn create(
             NewInvite {
                 org_id: inviter.org_id,
                 email: email.clone(),
-                role: req.role,
+                role,
                 token_digest: secret_digest(&token),
                 expires_at: now + Duration::hours(i64::from(state.config.invite_ttl_hours)),
                 invited_by: CreatedBy {
@@ -185,20 +203,31 @@ pub async fn accept(
 ) -> ApiResult<Response> {
     let name = validate::name("name", &req.name, 100)?;
     check_new_password("password", &req.password)?;
-    let password_hash = hash_password(req.password).await?;
+    let invite_gone = || {
+        ApiError::not_found("invite").with(
+            "hint",
+            "the invite link may have expired, been used already or been revoked; ask an admin for a new one",
+        )
+    };
+    // The token first: a wrong one costs a lookup, never a password hash.
+    let digest = secret_digest(req.token.trim());
+    if !state.meta.invite_is_pending(&digest, Utc::now()).await? {
+        return Err(invite_gone());
+    }
+    let password_hash = hash_password(&state, req.password).await?;
     let user = state
         .meta
         .accept_invite(
-            &secret_digest(req.token.trim()),
-            InviteAcceptance { name, password_hash },
+            &digest,
+            InviteAcceptance {
+                name,
+                password_hash,
+            },
             Utc::now(),
         )
         .await
         .map_err(|e| match e {
-            MetaError::NotFound(_) => ApiError::not_found("invite").with(
-                "hint",
-                "the invite link may have expired, been used already or been revoked; ask an admin for a new one",
-            ),
+            MetaError::NotFound(_) => invite_gone(),
             other => other.into(),
         })?;
     let org = state.meta.get_org(user.org_id).await?;

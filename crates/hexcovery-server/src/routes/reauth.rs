@@ -1,6 +1,6 @@
 //! Proving it is you, under the throttle: a login (per account and client address), and a
 //! signed-in user confirming a sensitive change with their password or second factor
-//! (password change, turning 2FA off, new recovery codes; per user), so a stolen session
+//! (password change, turning 2FA on or off, new recovery codes; per user), so a stolen session
 //! cannot be used to guess the password or a code without limit. Attempts are counted before
 //! the secret is checked, so parallel guesses get no more tries than sequential ones. Each
 //! failed re-authentication is audited under the action it tried.
@@ -115,7 +115,13 @@ pub async fn confirm_password(
         .find_user_for_login(&user.email)
         .await?
         .map(|(_, hash)| hash);
-    if verify_password(password, stored).await? {
+    let valid = verify_password(state, password, stored)
+        .await
+        .inspect_err(|_| {
+            // Not checked (the pool is full): not a failure either.
+            state.throttle.forgive(&key);
+        })?;
+    if valid {
         state.throttle.succeeded(&key);
         return Ok(());
     }

@@ -17,7 +17,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{Duration, Utc};
-use hexcovery_auth::{ACCESS_TOKEN_TTL_SECS, Role, password, random, secret_digest};
+use hexcovery_auth::{ACCESS_TOKEN_TTL_SECS, PoolError, Role, password, random, secret_digest};
 use hexcovery_meta::{
     Actor, ActorKind, NewAuditEvent, NewOrg, NewSession, NewUser, Org, RefreshOutcome, User,
     validate,
@@ -116,29 +116,76 @@ pub(super) async fn start_session(
     Ok(token_response(state, status, tokens))
 }
 
-pub(super) async fn hash_password(password: String) -> ApiResult<String> {
-    tokio::task::spawn_blocking(move || password::hash_password(&password))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)
+/// What the password pool's answer means to a client: 503 `busy` with Retry-After when it is
+/// full (a flood of logins is turned away rather than queued without end).
+fn pool_error(error: PoolError) -> ApiError {
+    match error {
+        PoolError::Busy => {
+            tracing::warn!("refused: password hashing is at capacity");
+            let mut busy = ApiError::new(
+                ErrorClass::Unavailable,
+                "busy",
+                "the server is busy checking other passwords; try again in a second",
+            );
+            busy.retry_after_secs = Some(1);
+            busy
+        }
+        other => ApiError::internal(other),
+    }
 }
 
-pub async fn verify_password(password: String, hash: Option<String>) -> ApiResult<bool> {
-    tokio::task::spawn_blocking(move || match hash {
-        Some(hash) => password::verify_password(&password, &hash),
-        None => {
-            password::verify_against_dummy(&password);
-            false
-        }
-    })
-    .await
-    .map_err(ApiError::internal)
+/// Hashes a new password on the bounded pool.
+pub(super) async fn hash_password(state: &AppState, password: String) -> ApiResult<String> {
+    state.passwords.hash(password).await.map_err(pool_error)
+}
+
+/// Checks a password on the bounded pool; `None` (no such account) costs the same as a wrong
+/// password.
+pub async fn verify_password(
+    state: &AppState,
+    password: String,
+    hash: Option<String>,
+) -> ApiResult<bool> {
+    state
+        .passwords
+        .verify(password, hash)
+        .await
+        .map_err(pool_error)
 }
 
 /// Checks a new password against the policy, answering 400 `weak_password` with the rule.
 pub fn check_new_password(field: &'static str, value: &str) -> ApiResult<()> {
     password::validate_password(value)
         .map_err(|e| ApiError::bad_request("weak_password", e.to_string()).with("field", field))
+}
+
+/// Counts a signup from `client` (each one: it creates an org and costs a hash), refusing it
+/// with 429 `too_many_signups` and Retry-After once the address has used its allowance
+/// (`--max-signups-per-address`) or while it is blocked.
+fn throttle_signup(state: &AppState, client: Option<&str>) -> ApiResult<()> {
+    let (Some(client), free @ 1..) = (client, state.config.max_signups_per_address) else {
+        return Ok(());
+    };
+    let key = format!("signup:{client}");
+    let refused = |secs: u64| {
+        tracing::warn!(client, "refused: too many signups from one address");
+        let mut error = ApiError::new(
+            ErrorClass::Throttled,
+            "too_many_signups",
+            format!("too many signups from this address; try again in {secs} seconds"),
+        );
+        error.retry_after_secs = Some(secs);
+        error
+    };
+    match state
+        .throttle
+        .attempt(&key, throttle::signup_policy(free), state.clock.now())
+    {
+        Ok(None) => Ok(()),
+        // This one is past the allowance: refused, and the block starts now.
+        Ok(Some(block)) => Err(refused(block.num_seconds().max(1) as u64)),
+        Err(secs) => Err(refused(secs)),
+    }
 }
 
 #[derive(Deserialize)]
@@ -169,7 +216,8 @@ pub async fn signup(
     let email = validate::email("email", &req.email)?;
     let name = validate::name("name", &req.name, 100)?;
     check_new_password("password", &req.password)?;
-    let password_hash = hash_password(req.password).await?;
+    throttle_signup(&state, client.as_deref())?;
+    let password_hash = hash_password(&state, req.password).await?;
     let (org, user) = state
         .meta
         .create_org_with_admin(
@@ -262,7 +310,16 @@ pub async fn login(
     };
     let found = state.meta.find_user_for_login(&email).await?;
     let stored_hash = found.as_ref().map(|(_, hash)| hash.clone());
-    let valid = verify_password(req.password, stored_hash).await?;
+    let valid = match verify_password(&state, req.password, stored_hash).await {
+        Ok(valid) => valid,
+        Err(busy) => {
+            // Not checked (the pool is full): not the account's failure, but the address
+            // keeps the count, so a client that retries at once instead of after Retry-After
+            // soon blocks itself and the pool frees for others.
+            state.throttle.forgive(&account);
+            return Err(busy);
+        }
+    };
     let Some((user, _)) = found else {
         // No org to file this under: the server log is the only record.
         tracing::info!(client = ?client, "login failed for an unknown email");
@@ -444,7 +501,7 @@ pub async fn change_password(
         client.clone(),
     )
     .await?;
-    let hash = hash_password(req.new_password).await?;
+    let hash = hash_password(&state, req.new_password).await?;
     let revoked = state
         .meta
         .change_password(user.org_id, user.id, &hash, session.session_id)

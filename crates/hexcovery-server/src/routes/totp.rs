@@ -1,6 +1,6 @@
 //! Two-factor authentication for the signed-in user: `POST /api/v1/auth/totp/setup` (a new
-//! secret and its `otpauth://` URI, not active yet), `/enable` `{code}` (turns it on and
-//! answers ten recovery codes, once), `/disable` `{password, code}`, `/recovery-codes`
+//! secret and its `otpauth://` URI, not active yet), `/enable` `{code, password}` (turns it
+//! on, re-authenticated like turning it off, and answers ten recovery codes, once), `/disable` `{password, code}`, `/recovery-codes`
 //! `{code}` (a fresh ten). Login asks for the code once 2FA is on (`second_factor`).
 
 use crate::auth::SignedInUser;
@@ -91,13 +91,31 @@ pub struct CodeBody {
     code: String,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnableBody {
+    code: String,
+    /// The account's password: a stolen session cannot turn 2FA on and lock the owner out.
+    password: String,
+}
+
 pub async fn enable(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
     SignedInUser(session): SignedInUser,
-    ApiJson(body): ApiJson<CodeBody>,
+    ApiJson(body): ApiJson<EnableBody>,
 ) -> ApiResult<Json<Value>> {
     let user = &session.user;
+    const ACTION: &str = "auth.totp.enable";
+    reauth::confirm_password(
+        &state,
+        user,
+        body.password,
+        "password",
+        ACTION,
+        client.clone(),
+    )
+    .await?;
     let record = state.meta.totp_record(user.org_id, user.id).await?;
     let sealed = match (record.enabled, record.secret_sealed) {
         (false, Some(sealed)) => sealed,
@@ -131,7 +149,7 @@ pub async fn enable(
         .meta
         .enable_totp(user.org_id, user.id, step, &digests)
         .await?;
-    audit(&state, user, "auth.totp.enable", client).await;
+    audit(&state, user, ACTION, client).await;
     Ok(Json(json!({ "enabled": true, "recovery_codes": codes })))
 }
 

@@ -97,6 +97,7 @@ function SetupFlow({ onEnabled, onAlreadyOn, onStage }: { onEnabled: (codes: str
     onStage(s !== null);
   };
   const [code, setCode] = useState("");
+  const [password, setPassword] = useState("");
   const start = useAction(async () => {
     try {
       setSetup(await post<{ secret: string; otpauth_uri: string }>("/api/v1/auth/totp/setup"));
@@ -106,8 +107,9 @@ function SetupFlow({ onEnabled, onAlreadyOn, onStage }: { onEnabled: (codes: str
     }
   });
   const enable = useAction(async () => {
-    const answer = await post<{ recovery_codes: string[] }>("/api/v1/auth/totp/enable", { code: code.replace(/\s+/g, "") });
+    const answer = await post<{ recovery_codes: string[] }>("/api/v1/auth/totp/enable", { code: code.replace(/\s+/g, ""), password });
     setCode("");
+    setPassword("");
     onEnabled(answer.recovery_codes);
   });
   return (
@@ -140,10 +142,11 @@ function SetupFlow({ onEnabled, onAlreadyOn, onStage }: { onEnabled: (codes: str
               }}
             >
               <p>
-                <strong>2.</strong> Enter the code the app shows to turn two-factor authentication on.
+                <strong>2.</strong> Enter the code the app shows, and your password, to turn two-factor authentication on.
               </p>
               <div class="row">
                 <Field label="Code" required inputMode="numeric" autocomplete="one-time-code" pattern="[0-9 ]{6,7}" maxLength={7} placeholder="123456" value={code} onInput={(e) => setCode(e.currentTarget.value)} />
+                <Field label="Password" type="password" required autocomplete="current-password" value={password} onInput={(e) => setPassword(e.currentTarget.value)} />
                 <div class="field row-buttons">
                   <button class="btn primary" type="submit" disabled={enable.busy}>
                     Turn on
