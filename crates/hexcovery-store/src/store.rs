@@ -44,6 +44,10 @@ pub struct StoreConfig {
     /// ([`TelemetryStore::set_retention`], or a retention pass): ingest accepts records no
     /// older than this many days.
     pub default_retention_days: u32,
+    /// An org with everything flushed and no ingest or query for this long is unloaded: its
+    /// write-ahead log files are closed and its tables dropped, so idle orgs hold no open
+    /// files. Its next ingest or query loads it again.
+    pub idle_unload_after: Duration,
 }
 
 impl StoreConfig {
@@ -57,6 +61,7 @@ impl StoreConfig {
             max_expanded_bytes: 256 << 20,
             delete_grace: Duration::from_secs(60),
             default_retention_days: 30,
+            idle_unload_after: Duration::from_secs(60),
         }
     }
 }
@@ -88,6 +93,8 @@ pub enum IngestError {
 struct OrgTables {
     wal: OrgWal,
     tables: [Arc<Table>; 3],
+    /// Last ingest or query of the org (idle orgs are unloaded).
+    last_used: std::sync::Mutex<std::time::Instant>,
 }
 
 impl OrgTables {
@@ -97,6 +104,14 @@ impl OrgTables {
 
     fn watermarks(&self) -> [u64; 3] {
         std::array::from_fn(|i| self.tables[i].manifest().watermark)
+    }
+
+    fn touch(&self) {
+        *self.last_used.lock().expect("last-used lock") = std::time::Instant::now();
+    }
+
+    fn idle_for(&self) -> Duration {
+        self.last_used.lock().expect("last-used lock").elapsed()
     }
 }
 
@@ -181,8 +196,19 @@ impl TelemetryStore {
                 .and_then(|n| Uuid::parse_str(n).ok())
             {
                 // One org that cannot load is offline; every other org starts and serves.
-                if let Err(error) = store.org(org).await {
-                    tracing::error!(%org, error = format!("{error:#}"), "this org's telemetry is offline: its tables could not be loaded");
+                // Orgs are loaded one at a time and unloaded again once nothing of theirs is
+                // left unflushed, so starting with thousands of orgs opens few files at once.
+                match store.org(org).await {
+                    Ok(tables) => {
+                        if !tables.tables.iter().all(|t| t.is_idle()) {
+                            store.flush_org(org, &tables, true).await;
+                        }
+                        drop(tables);
+                        store.try_unload(org, Duration::ZERO).await;
+                    }
+                    Err(error) => {
+                        tracing::error!(%org, error = format!("{error:#}"), "this org's telemetry is offline: its tables could not be loaded");
+                    }
                 }
             }
         }
@@ -201,10 +227,12 @@ impl TelemetryStore {
     /// The org's tables, loading them (manifests, WAL replay) on first use.
     async fn org(&self, org: Uuid) -> anyhow::Result<Arc<OrgTables>> {
         if let Some(tables) = self.inner.orgs.read().expect("orgs lock").get(&org) {
+            tables.touch();
             return Ok(tables.clone());
         }
         let _loading = self.inner.loading.lock().await;
         if let Some(tables) = self.inner.orgs.read().expect("orgs lock").get(&org) {
+            tables.touch();
             return Ok(tables.clone());
         }
         if let Some((reason, since)) = self.inner.offline.read().expect("offline lock").get(&org)
@@ -287,7 +315,11 @@ impl TelemetryStore {
         if replayed > 0 {
             tracing::info!(%org, records = replayed, "replayed the write-ahead log");
         }
-        Ok(OrgTables { wal, tables })
+        Ok(OrgTables {
+            wal,
+            tables,
+            last_used: std::sync::Mutex::new(std::time::Instant::now()),
+        })
     }
 
     /// Deletes Parquet files of a table that no manifest lists (a flush or compaction that
@@ -506,31 +538,83 @@ impl TelemetryStore {
     pub async fn flush(&self, all: bool) -> anyhow::Result<()> {
         let config = &self.inner.config;
         let pressure = self.buffered_bytes() >= config.max_buffered_bytes / 2;
+        let mut idle = Vec::new();
         for (org, tables) in self.loaded_orgs() {
-            for table in &tables.tables {
-                let due = all
-                    || pressure
-                    || table.has_pending_flush()
-                    || table.buffered_bytes() >= config.flush_bytes
-                    || table
-                        .buffer_age()
-                        .is_some_and(|age| age >= config.flush_interval);
-                if due && let Err(error) = self.flush_table(&tables, table).await {
-                    tracing::error!(%org, signal = %table.signal, error = format!("{error:#}"), "flush failed; will retry");
-                }
-            }
-            // With everything flushed, close the log segment so it can be deleted.
-            if tables.tables.iter().all(|t| t.is_idle())
-                && tables.wal.disk_bytes() > 64
-                && let Err(error) = tables
-                    .wal
-                    .rotate()
-                    .and_then(|()| tables.wal.trim(tables.watermarks()))
+            if self.flush_org(org, &tables, all || pressure).await
+                && tables.idle_for() >= config.idle_unload_after
             {
-                tracing::warn!(%org, error = %error, "could not retire flushed write-ahead log segments; will retry");
+                idle.push(org);
             }
         }
+        for org in idle {
+            self.try_unload(org, config.idle_unload_after).await;
+        }
         Ok(())
+    }
+
+    /// Flushes the org's tables that are due (all of them when `all`) and retires flushed
+    /// log segments. Returns whether everything of the org is now committed to Parquet.
+    async fn flush_org(&self, org: Uuid, tables: &OrgTables, all: bool) -> bool {
+        let config = &self.inner.config;
+        for table in &tables.tables {
+            let due = all
+                || table.has_pending_flush()
+                || table.buffered_bytes() >= config.flush_bytes
+                || table
+                    .buffer_age()
+                    .is_some_and(|age| age >= config.flush_interval);
+            if due && let Err(error) = self.flush_table(tables, table).await {
+                tracing::error!(%org, signal = %table.signal, error = format!("{error:#}"), "flush failed; will retry");
+            }
+        }
+        if !tables.tables.iter().all(|t| t.is_idle()) {
+            return false;
+        }
+        // With everything flushed, close the log segment so it can be deleted.
+        if tables.wal.disk_bytes() > 64
+            && let Err(error) = tables
+                .wal
+                .rotate()
+                .and_then(|()| tables.wal.trim(tables.watermarks()))
+        {
+            tracing::warn!(%org, error = %error, "could not retire flushed write-ahead log segments; will retry");
+            return false;
+        }
+        true
+    }
+
+    /// Unloads `org` if it is loaded, unused for at least `idle_after`, has everything
+    /// committed to Parquet and its log healthy, and nothing else holds its tables (no ingest,
+    /// query or maintenance in flight): its log files close and its buffers go. Runs under
+    /// the loading lock, so no load of the org races it.
+    async fn try_unload(&self, org: Uuid, idle_after: Duration) -> bool {
+        let _loading = self.inner.loading.lock().await;
+        let removed = {
+            let mut orgs = self.inner.orgs.write().expect("orgs lock");
+            let Some(tables) = orgs.get(&org) else {
+                return false;
+            };
+            // Only the map holds it: no one is using it, and no one can take it while the
+            // map is locked.
+            let unused = Arc::strong_count(tables) == 1
+                && tables.tables.iter().all(|t| Arc::strong_count(t) == 1);
+            if !unused
+                || tables.idle_for() < idle_after
+                || tables.wal.is_poisoned()
+                || !tables.tables.iter().all(|t| t.is_idle())
+            {
+                return false;
+            }
+            orgs.remove(&org)
+        };
+        drop(removed);
+        tracing::debug!(%org, "unloaded an idle org: its log files are closed");
+        true
+    }
+
+    /// How many orgs have their tables (and log files) loaded.
+    pub fn loaded_org_count(&self) -> usize {
+        self.inner.orgs.read().expect("orgs lock").len()
     }
 
     /// Merges small files: in any hour partition (the current one included, which fills
@@ -603,7 +687,21 @@ impl TelemetryStore {
         self.set_retention(org, retention_days);
         let cutoff = chrono::Utc::now().date_naive() - chrono::Days::new(u64::from(retention_days));
         let cutoff = format!("dt={}", cutoff.format("%Y-%m-%d"));
-        let tables = self.org(org).await?;
+        let loaded = self
+            .inner
+            .orgs
+            .read()
+            .expect("orgs lock")
+            .get(&org)
+            .cloned();
+        match loaded {
+            Some(tables) => self.retain_loaded(&tables, &cutoff).await,
+            None => self.retain_unloaded(org, &cutoff).await,
+        }
+    }
+
+    /// Retention for a loaded org: through its tables, under each one's commit lock.
+    async fn retain_loaded(&self, tables: &OrgTables, cutoff: &str) -> anyhow::Result<u64> {
         let mut removed = 0;
         for table in &tables.tables {
             let _commit = table.commit_lock.lock().await;
@@ -612,7 +710,7 @@ impl TelemetryStore {
                 .files
                 .iter()
                 .cloned()
-                .partition(|f| partition_day(&f.partition) < cutoff.as_str());
+                .partition(|f| partition_day(&f.partition) < cutoff);
             if expired.is_empty() {
                 continue;
             }
@@ -622,6 +720,53 @@ impl TelemetryStore {
                 ..(*manifest).clone()
             };
             self.commit_manifest(table, next, false).await?;
+            self.doom(expired.into_iter().map(|f| f.path).collect());
+        }
+        Ok(removed)
+    }
+
+    /// Retention for an org that is not loaded: its manifests are rewritten in storage
+    /// without loading it (no log opened, nothing replayed). Holds the loading lock so the
+    /// org cannot load from a manifest being replaced.
+    async fn retain_unloaded(&self, org: Uuid, cutoff: &str) -> anyhow::Result<u64> {
+        let loading = self.inner.loading.lock().await;
+        let loaded = self
+            .inner
+            .orgs
+            .read()
+            .expect("orgs lock")
+            .get(&org)
+            .cloned();
+        if let Some(tables) = loaded {
+            drop(loading);
+            return self.retain_loaded(&tables, cutoff).await;
+        }
+        let mut removed = 0;
+        for signal in Signal::ALL {
+            let path = manifest_path(org, signal);
+            let Some(bytes) = self.inner.storage.get(&path).await? else {
+                continue;
+            };
+            let manifest: Manifest = serde_json::from_slice(&bytes)
+                .with_context(|| format!("reading the {signal} manifest of org {org}"))?;
+            let (expired, kept): (Vec<FileEntry>, Vec<FileEntry>) = manifest
+                .files
+                .iter()
+                .cloned()
+                .partition(|f| partition_day(&f.partition) < cutoff);
+            if expired.is_empty() {
+                continue;
+            }
+            removed += expired.iter().map(|f| f.rows).sum::<u64>();
+            let next = Manifest {
+                files: kept,
+                version: manifest.version + 1,
+                ..manifest
+            };
+            self.inner
+                .storage
+                .put(&path, Bytes::from(serde_json::to_vec(&next)?))
+                .await?;
             self.doom(expired.into_iter().map(|f| f.path).collect());
         }
         Ok(removed)
