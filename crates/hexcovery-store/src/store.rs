@@ -48,6 +48,9 @@ pub struct StoreConfig {
     /// write-ahead log files are closed and its tables dropped, so idle orgs hold no open
     /// files. Its next ingest or query loads it again.
     pub idle_unload_after: Duration,
+    /// At most this many orgs stay loaded: past it, the least recently used are flushed and
+    /// unloaded at once, idle period or not (each loaded org holds a log file open).
+    pub max_loaded_orgs: usize,
 }
 
 impl StoreConfig {
@@ -62,6 +65,7 @@ impl StoreConfig {
             delete_grace: Duration::from_secs(60),
             default_retention_days: 30,
             idle_unload_after: Duration::from_secs(60),
+            max_loaded_orgs: 256,
         }
     }
 }
@@ -548,6 +552,25 @@ impl TelemetryStore {
         }
         for org in idle {
             self.try_unload(org, config.idle_unload_after).await;
+        }
+        // Too many loaded: the least recently used go now.
+        let mut loaded = self.loaded_orgs();
+        if loaded.len() > config.max_loaded_orgs {
+            loaded.sort_by_key(|(_, tables)| std::cmp::Reverse(tables.idle_for()));
+            let excess: Vec<_> = loaded
+                .drain(..)
+                .take(
+                    self.loaded_org_count()
+                        .saturating_sub(config.max_loaded_orgs),
+                )
+                .collect();
+            for (org, tables) in excess {
+                let flushed = self.flush_org(org, &tables, true).await;
+                drop(tables);
+                if flushed {
+                    self.try_unload(org, Duration::ZERO).await;
+                }
+            }
         }
         Ok(())
     }

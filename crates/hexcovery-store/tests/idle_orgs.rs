@@ -190,3 +190,22 @@ async fn retention_of_an_unloaded_org_does_not_load_it() {
     store.flush(true).await.unwrap();
     assert_eq!(count(&store, org).await, 2);
 }
+
+#[tokio::test]
+async fn past_the_loaded_org_cap_the_least_recently_used_are_unloaded_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config(dir.path(), Duration::from_secs(3600));
+    config.max_loaded_orgs = 5;
+    let store = TelemetryStore::open(config).await.unwrap();
+    let orgs: Vec<Uuid> = (0..20).map(|_| Uuid::now_v7()).collect();
+    for &org in &orgs {
+        store.ingest(org, &logs([now_ns()]), None).await.unwrap();
+    }
+    assert_eq!(store.loaded_org_count(), 20);
+    store.flush(false).await.unwrap();
+    assert_eq!(store.loaded_org_count(), 5);
+    // The most recently used stayed; their rows are still buffered, not lost.
+    for &org in &orgs {
+        assert_eq!(count(&store, org).await, 1, "org {org}");
+    }
+}
