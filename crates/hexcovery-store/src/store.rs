@@ -336,9 +336,22 @@ impl TelemetryStore {
     ) -> anyhow::Result<()> {
         let listed: std::collections::HashSet<&str> =
             manifest.files.iter().map(|f| f.path.as_str()).collect();
+        // Files replaced while the org was loaded before (it was unloaded since) wait out
+        // their grace period: a query planned before may still read them.
+        let doomed: std::collections::HashSet<String> = self
+            .inner
+            .doomed
+            .lock()
+            .expect("doomed lock")
+            .iter()
+            .map(|(_, path)| path.clone())
+            .collect();
         for object in self.inner.storage.list(&table_prefix(org, signal)).await? {
             let path = object.location.to_string();
-            if path.ends_with(".parquet") && !listed.contains(path.as_str()) {
+            if path.ends_with(".parquet")
+                && !listed.contains(path.as_str())
+                && !doomed.contains(&path)
+            {
                 tracing::info!(%path, "removing an uncommitted Parquet file");
                 self.inner.storage.delete(&path).await?;
             }

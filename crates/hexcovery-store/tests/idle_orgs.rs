@@ -209,3 +209,42 @@ async fn past_the_loaded_org_cap_the_least_recently_used_are_unloaded_at_once() 
         assert_eq!(count(&store, org).await, 1, "org {org}");
     }
 }
+
+#[tokio::test]
+async fn files_replaced_before_an_unload_wait_out_their_grace_period_after_a_reload() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = TelemetryStore::open(config(dir.path(), Duration::ZERO))
+        .await
+        .unwrap();
+    let org = Uuid::now_v7();
+    store.set_retention(org, 60);
+    let day = 86_400_000_000_000u64;
+    let now = now_ns();
+    store
+        .ingest(org, &logs([now - 40 * day, now]), None)
+        .await
+        .unwrap();
+    store.flush(true).await.unwrap();
+    let parquet = || {
+        let mut found = 0;
+        let mut stack = vec![store.local_org_dir(org).unwrap()];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if path.extension().is_some_and(|e| e == "parquet") {
+                    found += 1;
+                }
+            }
+        }
+        found
+    };
+    assert_eq!(parquet(), 2);
+    assert_eq!(store.enforce_retention(org, 30).await.unwrap(), 1);
+    // Loading the org again does not treat the replaced file as an orphan.
+    assert_eq!(count(&store, org).await, 1);
+    assert_eq!(parquet(), 2, "the replaced file waits for its grace period");
+    store.delete_replaced_files(true).await.unwrap();
+    assert_eq!(parquet(), 1);
+}
