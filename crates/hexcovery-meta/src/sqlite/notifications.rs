@@ -8,8 +8,8 @@ use crate::model::{
 };
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
-use sqlx::{Row, Sqlite, Transaction};
 use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, Sqlite, Transaction};
 use uuid::Uuid;
 
 /// The channel columns (a macro so queries stay `&'static str`); `channel_from_row` reads

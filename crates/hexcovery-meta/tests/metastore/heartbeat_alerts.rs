@@ -43,11 +43,17 @@ pub(crate) async fn heartbeat_alerts_are_queued_with_their_transition(store: &dy
         .heartbeat_ping(org.id, ping(PingKind::Success), &config, at(0))
         .await
         .unwrap();
-    assert!(queued(store, org.id, channel.id).await.is_empty(), "up alerts nobody");
+    assert!(
+        queued(store, org.id, channel.id).await.is_empty(),
+        "up alerts nobody"
+    );
 
     // The evaluator records late and down; down is queued in the same write.
     let events = store.evaluate_heartbeats(at(120)).await.unwrap();
-    assert_eq!(events.iter().map(|e| e.to).collect::<Vec<_>>(), [Late, Down]);
+    assert_eq!(
+        events.iter().map(|e| e.to).collect::<Vec<_>>(),
+        [Late, Down]
+    );
     let down = queued(store, org.id, channel.id).await;
     assert_eq!(down.len(), 1);
     assert_eq!(down[0].0, "heartbeat.down");
