@@ -8,6 +8,7 @@ pub mod manifest;
 pub mod otlp;
 pub mod parquet_io;
 pub mod query;
+pub mod repair;
 pub mod schema;
 mod signal;
 pub mod storage;

@@ -1,4 +1,5 @@
-//! The command line: `hexcovery serve` and its flags, each also an `HEXCOVERY_*` variable.
+//! The command line: `hexcovery serve` and its flags, each also an `HEXCOVERY_*` variable,
+//! and `hexcovery repair`.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use hexcovery_server::{ServerConfig, SignupMode};
@@ -29,6 +30,20 @@ enum LogFormat {
 enum Command {
     /// Run the server (API, dashboard and OTLP ingest).
     Serve(ServeArgs),
+    /// Inspect a stopped server's data directory: damaged write-ahead-log segments,
+    /// quarantined copies, unreadable manifests. Exits 1 when something is damaged.
+    Repair(RepairArgs),
+}
+
+#[derive(Args)]
+struct RepairArgs {
+    /// The data directory of a server that is not running.
+    #[arg(long, env = "HEXCOVERY_DATA_DIR", default_value = "./hexcovery-data")]
+    data_dir: PathBuf,
+    /// Recover damaged segments now: copy each aside (`.corrupt-<time>`) and keep its
+    /// intact records, as the server would at start. Manifests are only reported.
+    #[arg(long)]
+    quarantine: bool,
 }
 
 #[derive(Args)]
@@ -115,6 +130,7 @@ struct ServeArgs {
 impl Cli {
     pub async fn run(self) -> anyhow::Result<()> {
         match self.command {
+            Command::Repair(args) => crate::repair::run(&args.data_dir, args.quarantine),
             Command::Serve(args) => {
                 let config = ServerConfig {
                     data_dir: args.data_dir,

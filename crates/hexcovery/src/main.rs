@@ -1,6 +1,7 @@
 //! The `hexcovery` binary: parse the command line, set up logging, run the server.
 
 mod cli;
+mod repair;
 
 use clap::Parser as _;
 

@@ -283,3 +283,73 @@ async fn a_changed_retention_moves_the_window_at_once() {
     let answer = post_logs(&server, &key, &log_records(&[(old, "sixty days old")])).await;
     assert!(answer.get("partialSuccess").is_none(), "{answer}");
 }
+
+/// `hexcovery repair` on a stopped server's data directory: reports the damaged segment
+/// (exit 1) without changing it, `--quarantine` recovers it, and then only the kept copy is
+/// listed (exit 0); the restarted server has every intact record.
+#[tokio::test]
+async fn repair_lists_damage_and_quarantines_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--flush-interval-secs", "3600"];
+    let mut server = TestServer::start_in(dir.path(), &args);
+    let api = server.api();
+    let admin = api.signup("repaired").await;
+    let (_, key) = api.create_key(&admin, "agent").await;
+    let now = chrono::Utc::now();
+    let sent: Vec<String> = (0..100).map(|i| format!("line-{i:03}")).collect();
+    for body in &sent {
+        post_logs(&server, &key, &log_records(&[(now, body)])).await;
+    }
+    server.kill();
+    let segment = newest_segment(dir.path(), &admin.org_id);
+    let mut bytes = std::fs::read(&segment).unwrap();
+    let ranges = record_ranges(&bytes);
+    let (start, end) = ranges[40];
+    bytes[(start + end) / 2..(start + end) / 2 + 64].fill(0x33);
+    std::fs::write(&segment, &bytes).unwrap();
+
+    let repair = |extra: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_hexcovery"))
+            .args(["repair", "--data-dir", dir.path().to_str().unwrap()])
+            .args(extra)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+        )
+    };
+    let (code, out) = repair(&[]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("DAMAGED") && out.contains(&admin.org_id),
+        "{out}"
+    );
+    assert_eq!(
+        std::fs::read(&segment).unwrap(),
+        bytes,
+        "inspecting changes nothing"
+    );
+
+    let (code, out) = repair(&["--quarantine"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("recovered") && out.contains("quarantined copy kept"),
+        "{out}"
+    );
+    let (code, out) = repair(&[]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("no damage found"), "{out}");
+
+    let server = TestServer::start_in(dir.path(), &args);
+    let kept = bodies(&server.api(), &key).await;
+    assert!(
+        kept.len() >= 98 && kept.len() < 100,
+        "{} of 100 kept",
+        kept.len()
+    );
+    assert!(
+        kept.contains("line-099"),
+        "records after the damage are back"
+    );
+}
