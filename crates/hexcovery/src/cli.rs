@@ -29,7 +29,7 @@ enum LogFormat {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server (API, dashboard and OTLP ingest).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Inspect a stopped server's data directory: damaged write-ahead-log segments,
     /// quarantined copies, unreadable manifests. Exits 1 when something is damaged.
     Repair(RepairArgs),
@@ -132,6 +132,7 @@ impl Cli {
         match self.command {
             Command::Repair(args) => crate::repair::run(&args.data_dir, args.quarantine),
             Command::Serve(args) => {
+                let args = *args;
                 let config = ServerConfig {
                     data_dir: args.data_dir,
                     http_addr: args.http_addr,
