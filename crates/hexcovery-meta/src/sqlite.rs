@@ -485,13 +485,24 @@ impl Metastore for SqliteMetastore {
             return Err(MetaError::LastAdmin);
         }
         let now = now_ms();
-        sqlx::query("UPDATE users SET role = ?, updated_at = ? WHERE org_id = ? AND id = ?")
-            .bind(role.as_str())
-            .bind(now)
-            .bind(org_id.to_string())
-            .bind(user_id.to_string())
-            .execute(&mut *tx)
-            .await?;
+        // The last-admin rule is part of the statement, so a demotion racing another one
+        // cannot leave the org without an admin whatever the backend's writers do.
+        let changed = sqlx::query(
+            "UPDATE users SET role = ?, updated_at = ? WHERE org_id = ? AND id = ? \
+             AND (role != 'admin' OR ? = 'admin' \
+                  OR (SELECT count(*) FROM users WHERE org_id = ? AND role = 'admin') > 1)",
+        )
+        .bind(role.as_str())
+        .bind(now)
+        .bind(org_id.to_string())
+        .bind(user_id.to_string())
+        .bind(role.as_str())
+        .bind(org_id.to_string())
+        .execute(&mut *tx)
+        .await?;
+        if changed.rows_affected() != 1 {
+            return Err(MetaError::LastAdmin);
+        }
         tx.commit().await?;
         Ok(User {
             role,
@@ -506,12 +517,21 @@ impl Metastore for SqliteMetastore {
         if user.role == Role::Admin && Self::admin_count(&mut tx, org_id).await? <= 1 {
             return Err(MetaError::LastAdmin);
         }
-        // Sessions and refresh tokens go with the user (ON DELETE CASCADE).
-        sqlx::query("DELETE FROM users WHERE org_id = ? AND id = ?")
-            .bind(org_id.to_string())
-            .bind(user_id.to_string())
-            .execute(&mut *tx)
-            .await?;
+        // Sessions and refresh tokens go with the user (ON DELETE CASCADE). The last-admin
+        // rule is part of the statement, as in `set_user_role`.
+        let deleted = sqlx::query(
+            "DELETE FROM users WHERE org_id = ? AND id = ? \
+             AND (role != 'admin' \
+                  OR (SELECT count(*) FROM users WHERE org_id = ? AND role = 'admin') > 1)",
+        )
+        .bind(org_id.to_string())
+        .bind(user_id.to_string())
+        .bind(org_id.to_string())
+        .execute(&mut *tx)
+        .await?;
+        if deleted.rows_affected() != 1 {
+            return Err(MetaError::LastAdmin);
+        }
         tx.commit().await?;
         Ok(user)
     }
@@ -620,11 +640,25 @@ impl Metastore for SqliteMetastore {
             tx.commit().await?;
             return Ok(RefreshOutcome::Reused(principal));
         }
-        sqlx::query("UPDATE refresh_tokens SET used_at = ? WHERE token_digest = ?")
-            .bind(ms(now))
-            .bind(presented_digest)
-            .execute(&mut *tx)
-            .await?;
+        // Conditional: of two refreshes with one token, only one marks it used; the other
+        // finds it taken and is a reuse. The check holds with concurrent writers (a second
+        // backend's row lock re-evaluates the condition), not only under SQLite's one writer.
+        let marked = sqlx::query(
+            "UPDATE refresh_tokens SET used_at = ? WHERE token_digest = ? AND used_at IS NULL",
+        )
+        .bind(ms(now))
+        .bind(presented_digest)
+        .execute(&mut *tx)
+        .await?;
+        if marked.rows_affected() != 1 {
+            sqlx::query("UPDATE sessions SET revoked_at = ? WHERE id = ?")
+                .bind(ms(now))
+                .bind(session_id.to_string())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            return Ok(RefreshOutcome::Reused(principal));
+        }
         sqlx::query(
             "INSERT INTO refresh_tokens (token_digest, session_id, created_at) VALUES (?, ?, ?)",
         )

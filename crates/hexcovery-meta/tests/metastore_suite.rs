@@ -13,6 +13,9 @@ use alerts::*;
 #[path = "metastore/heartbeat_alerts.rs"]
 mod heartbeat_alerts;
 use heartbeat_alerts::*;
+#[path = "metastore/races.rs"]
+mod races;
+use races::*;
 
 /// A backend under test and whatever keeps its storage alive.
 struct Backend {
@@ -1922,6 +1925,8 @@ macro_rules! backends {
                 other_orgs_rows_are_not_found,
                 last_admin_is_kept,
                 refresh_rotation_detects_reuse,
+                concurrent_refreshes_of_one_token_rotate_once,
+                concurrent_demotions_keep_an_admin,
                 sessions_expire_and_revoke,
                 deleting_a_user_ends_their_sessions,
                 role_changes_show_in_live_sessions,
