@@ -659,60 +659,101 @@ impl TelemetryStore {
     /// being small, so each row is rewritten only a few times.
     pub async fn compact(&self) -> anyhow::Result<usize> {
         let mut merged = 0;
-        for (_, tables) in self.loaded_orgs() {
+        let mut failed = 0;
+        for (org, tables) in self.loaded_orgs() {
             for table in &tables.tables {
-                let _commit = table.commit_lock.lock().await;
-                let manifest = table.manifest();
-                let mut by_partition: HashMap<&str, Vec<&FileEntry>> = HashMap::new();
-                for file in manifest
-                    .files
-                    .iter()
-                    .filter(|f| f.bytes < COMPACT_INPUT_BYTES)
-                {
-                    by_partition
-                        .entry(file.partition.as_str())
-                        .or_default()
-                        .push(file);
-                }
-                let mut next = (*manifest).clone();
-                let mut replaced = Vec::new();
-                for files in by_partition.into_values() {
-                    if files.len() < self.inner.config.compaction_min_files {
-                        continue;
+                // One table's failure (a missing or unreadable file, storage refusing a
+                // write) is logged and skipped: every other org and table still compacts.
+                match self.compact_table(table).await {
+                    Ok(n) => merged += n,
+                    Err(error) => {
+                        failed += 1;
+                        tracing::warn!(%org, signal = %table.signal, error = format!("{error:#}"), "compaction failed for this table; it is retried on the next pass");
                     }
-                    let mut batches = Vec::new();
-                    for file in &files {
-                        let bytes = self
-                            .inner
-                            .storage
-                            .get(&file.path)
-                            .await?
-                            .with_context(|| format!("{} is missing", file.path))?;
-                        batches.extend(
-                            tokio::task::spawn_blocking(move || parquet_io::decode(bytes))
-                                .await??,
-                        );
-                    }
-                    let schema = schema::for_signal(table.signal);
-                    let encoded = tokio::task::spawn_blocking(move || {
-                        parquet_io::encode_partitions(&schema, &batches)
-                    })
-                    .await??;
-                    let old: Vec<String> = files.iter().map(|f| f.path.clone()).collect();
-                    next.files.retain(|f| !old.contains(&f.path));
-                    for file in encoded {
-                        next.files
-                            .push(self.put_file(table.org, table.signal, &file).await?);
-                    }
-                    replaced.extend(old);
-                    merged += 1;
-                }
-                if !replaced.is_empty() {
-                    // Only once the manifest no longer lists them may the old files go.
-                    self.commit_manifest(table, next, false).await?;
-                    self.doom(replaced);
                 }
             }
+        }
+        if failed > 0 && merged == 0 {
+            anyhow::bail!("compaction failed for {failed} table(s)");
+        }
+        Ok(merged)
+    }
+
+    /// Merges one table's small files per partition. Files written by an attempt that fails
+    /// before its manifest commit are deleted again, so a failure leaves no orphans.
+    async fn compact_table(&self, table: &Table) -> anyhow::Result<usize> {
+        let mut written = Vec::new();
+        let result = self.compact_table_writing(table, &mut written).await;
+        if result.is_err() {
+            for path in written {
+                if let Err(e) = self.inner.storage.delete(&path).await {
+                    tracing::warn!(
+                        path,
+                        error = format!("{e:#}"),
+                        "removing a file of a failed compaction failed; the next load sweeps it"
+                    );
+                }
+            }
+        }
+        result
+    }
+
+    async fn compact_table_writing(
+        &self,
+        table: &Table,
+        written: &mut Vec<String>,
+    ) -> anyhow::Result<usize> {
+        let mut merged = 0;
+        let _commit = table.commit_lock.lock().await;
+        let manifest = table.manifest();
+        let mut by_partition: HashMap<&str, Vec<&FileEntry>> = HashMap::new();
+        for file in manifest
+            .files
+            .iter()
+            .filter(|f| f.bytes < COMPACT_INPUT_BYTES)
+        {
+            by_partition
+                .entry(file.partition.as_str())
+                .or_default()
+                .push(file);
+        }
+        let mut next = (*manifest).clone();
+        let mut replaced = Vec::new();
+        for files in by_partition.into_values() {
+            if files.len() < self.inner.config.compaction_min_files {
+                continue;
+            }
+            let mut batches = Vec::new();
+            for file in &files {
+                let bytes = self
+                    .inner
+                    .storage
+                    .get(&file.path)
+                    .await?
+                    .with_context(|| format!("{} is missing", file.path))?;
+                batches
+                    .extend(tokio::task::spawn_blocking(move || parquet_io::decode(bytes)).await??);
+            }
+            let schema = schema::for_signal(table.signal);
+            let encoded = tokio::task::spawn_blocking(move || {
+                parquet_io::encode_partitions(&schema, &batches)
+            })
+            .await??;
+            let old: Vec<String> = files.iter().map(|f| f.path.clone()).collect();
+            next.files.retain(|f| !old.contains(&f.path));
+            for file in encoded {
+                let entry = self.put_file(table.org, table.signal, &file).await?;
+                written.push(entry.path.clone());
+                next.files.push(entry);
+            }
+            replaced.extend(old);
+            merged += 1;
+        }
+        if !replaced.is_empty() {
+            // Only once the manifest no longer lists them may the old files go.
+            self.commit_manifest(table, next, false).await?;
+            written.clear();
+            self.doom(replaced);
         }
         Ok(merged)
     }

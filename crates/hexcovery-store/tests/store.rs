@@ -531,3 +531,63 @@ async fn an_org_that_cannot_load_is_offline_and_the_others_serve() {
         .unwrap();
     assert_eq!(count(&store, fine, None).await, 2);
 }
+
+/// One org's compaction failing (a file gone from storage) is logged and skipped: another
+/// org's compaction still merges, and the failed attempt leaves no file behind that its
+/// manifest does not list.
+#[tokio::test]
+async fn a_failed_compaction_stops_no_other_org_and_leaves_no_orphans() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = TelemetryStore::open(config(dir.path())).await.unwrap();
+    let (broken, fine) = (Uuid::now_v7(), Uuid::now_v7());
+    let hour = 3_600_000_000_000;
+    // Two old hours of five small files each per org.
+    let base = now_ns() - 6 * hour;
+    for org in [broken, fine] {
+        for h in [0, 1] {
+            for i in 0..5 {
+                let t = base + h * hour + i;
+                store.ingest(org, &logs("api", [t], 9), None).await.unwrap();
+                store.flush(true).await.unwrap();
+            }
+        }
+    }
+    let parquet = |org: Uuid| -> Vec<String> {
+        let mut files: Vec<_> = walk(&store.local_org_dir(org).unwrap())
+            .into_iter()
+            .filter(|p| p.ends_with(".parquet"))
+            .collect();
+        files.sort();
+        files
+    };
+    // One of the broken org's files disappears from storage.
+    let before = parquet(broken);
+    assert_eq!(before.len(), 10);
+    std::fs::remove_file(&before[7]).unwrap();
+
+    let merged = store.compact().await.unwrap();
+    assert!(merged >= 2, "the fine org's two hours merged: {merged}");
+    assert_eq!(
+        store
+            .table(fine, Signal::Logs)
+            .await
+            .unwrap()
+            .files_for(None, None),
+        2
+    );
+    assert_eq!(count(&store, fine, None).await, 10);
+    // Whatever the broken org's attempt wrote before it failed is gone again: its files on
+    // disk are exactly the ones its manifest lists (the merged hour, if that one went first,
+    // is committed and listed).
+    let listed = store
+        .table(broken, Signal::Logs)
+        .await
+        .unwrap()
+        .files_for(None, None);
+    store.delete_replaced_files(true).await.unwrap();
+    assert_eq!(
+        parquet(broken).len(),
+        listed - 1,
+        "only the missing file is absent"
+    );
+}
