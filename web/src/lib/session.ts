@@ -86,17 +86,24 @@ const tabId = Math.random().toString(36).slice(2);
  * together from presenting the same refresh token at once. */
 async function withLease<T>(f: () => Promise<T>): Promise<T> {
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const read = (): { tab: string; until: number } | null => {
+    try {
+      return JSON.parse(localStorage.getItem(LEASE_KEY) ?? "null");
+    } catch {
+      return null;
+    }
+  };
   for (let i = 0; i < 200; i++) {
-    const held = JSON.parse(localStorage.getItem(LEASE_KEY) ?? "null") as { tab: string; until: number } | null;
+    const held = read();
     if (!held || held.until < Date.now() || held.tab === tabId) {
       localStorage.setItem(LEASE_KEY, JSON.stringify({ tab: tabId, until: Date.now() + LEASE_MS }));
       await sleep(30 + Math.random() * 40);
-      const now = JSON.parse(localStorage.getItem(LEASE_KEY) ?? "null") as { tab: string } | null;
-      if (now?.tab === tabId) {
+      if (read()?.tab === tabId) {
         try {
           return await f();
         } finally {
-          localStorage.removeItem(LEASE_KEY);
+          // Only our own lease is given back (it may have expired and passed on).
+          if (read()?.tab === tabId) localStorage.removeItem(LEASE_KEY);
         }
       }
     }
