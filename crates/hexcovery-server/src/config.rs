@@ -57,6 +57,10 @@ pub struct ServerConfig {
     pub max_inflight_bytes: usize,
     /// Buffered telemetry is written to Parquet at least this often.
     pub flush_interval: std::time::Duration,
+    /// An org with everything flushed and untouched this long closes its files.
+    pub idle_org_unload_after: std::time::Duration,
+    /// Orgs kept loaded at most; past it the least recently used are unloaded.
+    pub max_loaded_orgs: usize,
     /// The server key as 64 hex characters. When absent, the key is read from (or created
     /// at) `<data_dir>/server.key`. Every node of a cluster must share one key.
     pub server_key: Option<String>,
@@ -106,6 +110,8 @@ impl ServerConfig {
             max_buffer_bytes: 1 << 30,
             max_inflight_bytes: 256 << 20,
             flush_interval: std::time::Duration::from_secs(10),
+            idle_org_unload_after: std::time::Duration::from_secs(60),
+            max_loaded_orgs: 256,
             server_key: None,
             query_limits: crate::query::QueryLimits::default(),
             smtp: None,

@@ -101,6 +101,8 @@ pub async fn serve(
     let mut store_config = StoreConfig::new(&config.data_dir);
     store_config.max_buffered_bytes = config.max_buffer_bytes;
     store_config.flush_interval = config.flush_interval;
+    store_config.idle_unload_after = config.idle_org_unload_after;
+    store_config.max_loaded_orgs = config.max_loaded_orgs;
     // Files compaction replaced outlive the longest query that may be reading them.
     store_config.delete_grace = store_config
         .delete_grace

@@ -93,6 +93,13 @@ struct ServeArgs {
     /// Buffered telemetry is written to Parquet at least this often, in seconds.
     #[arg(long, env = "HEXCOVERY_FLUSH_INTERVAL_SECS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=3600))]
     flush_interval_secs: u32,
+    /// Seconds an org with everything flushed and no ingest or query keeps its files open.
+    #[arg(long, env = "HEXCOVERY_IDLE_ORG_UNLOAD_SECS", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=86_400))]
+    idle_org_unload_secs: u32,
+    /// Orgs kept loaded (open log files, buffers) at most; past it the least recently used
+    /// are flushed and unloaded. Keep it well under the process's open-file limit.
+    #[arg(long, env = "HEXCOVERY_MAX_LOADED_ORGS", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    max_loaded_orgs: u32,
     /// The server key (64 hex characters). Default: `<data-dir>/server.key`, created on first
     /// start. A cluster's nodes must all use the same key.
     #[arg(long, env = "HEXCOVERY_SERVER_KEY", hide_env_values = true)]
@@ -152,6 +159,10 @@ impl Cli {
                     flush_interval: std::time::Duration::from_secs(u64::from(
                         args.flush_interval_secs,
                     )),
+                    idle_org_unload_after: std::time::Duration::from_secs(u64::from(
+                        args.idle_org_unload_secs,
+                    )),
+                    max_loaded_orgs: args.max_loaded_orgs as usize,
                     server_key: args.server_key,
                     query_limits: hexcovery_server::query::QueryLimits {
                         timeout: std::time::Duration::from_secs(u64::from(args.query_timeout_secs)),

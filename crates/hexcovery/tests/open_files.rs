@@ -92,3 +92,46 @@ async fn thousands_of_orgs_that_sent_data_once_work_under_an_open_file_limit_of_
         server.log()
     );
 }
+
+/// The operator's knobs: with `--idle-org-unload-secs 1` orgs that went quiet close their
+/// log files within seconds (the default waits a minute), and `--max-loaded-orgs` is taken.
+#[tokio::test]
+async fn idle_orgs_close_their_files_after_the_configured_time() {
+    let server = TestServer::start_with(&[
+        "--max-signups-per-address",
+        "0",
+        "--flush-interval-secs",
+        "1",
+        "--idle-org-unload-secs",
+        "1",
+        "--max-loaded-orgs",
+        "1000",
+    ]);
+    let open_files = || {
+        std::fs::read_dir(format!("/proc/{}/fd", server.pid()))
+            .unwrap()
+            .count()
+    };
+    let api = server.api();
+    let client = reqwest::Client::new();
+    let before = open_files();
+    for i in 0..30 {
+        let admin = api.signup(&format!("quiet-{i}")).await;
+        let (_, key) = api.create_key(&admin, "agent").await;
+        post_log(&client, &server, &key, "once").await;
+    }
+    let busy = open_files();
+    assert!(
+        busy >= before + 30,
+        "each org holds its log open: {before} → {busy}"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while open_files() > before + 5 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "idle orgs still hold files: {before} at rest, {busy} busy, {} now",
+            open_files()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}

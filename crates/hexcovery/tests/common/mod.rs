@@ -125,6 +125,11 @@ impl TestServer {
         let _ = self.child.wait();
     }
 
+    /// The server's process id (tests read its `/proc` entries).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
