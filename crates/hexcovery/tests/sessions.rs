@@ -274,3 +274,54 @@ async fn changing_the_password_signs_out_every_other_session() {
         .await
         .expect(200);
 }
+
+/// Only a refused refresh cookie clears the cookie. A token posted in the body (any page
+/// can post one) or no token at all leaves the browser's cookie alone, so a stranger's
+/// form cannot sign anyone out; the cookie then still refreshes.
+#[tokio::test]
+async fn a_refused_body_token_does_not_clear_the_refresh_cookie() {
+    let server = TestServer::start();
+    let api = server.api();
+    let session = api.signup("kept").await;
+    for body in [json!({ "refresh_token": "hxr_forged" }), json!({})] {
+        let refused = api.post("/api/v1/auth/refresh", &Cred::None, body).await;
+        // 401 for a forged token, 400 for a body without one.
+        assert!(
+            matches!(refused.status.as_u16(), 400 | 401),
+            "{}",
+            refused.status
+        );
+        assert!(
+            refused.headers.get("set-cookie").is_none(),
+            "{:?}",
+            refused.headers
+        );
+    }
+    let bare = api
+        .finish(api.http.post(server.url("/api/v1/auth/refresh")))
+        .await;
+    bare.expect_error(401, "missing_refresh_token");
+    assert!(bare.headers.get("set-cookie").is_none());
+    // A refused cookie is cleared...
+    let stale = api
+        .finish(
+            api.http
+                .post(server.url("/api/v1/auth/refresh"))
+                .header("Cookie", "hexcovery_refresh=hxr_stale"),
+        )
+        .await;
+    stale.expect_error(401, "invalid_refresh_token");
+    assert!(
+        stale.headers["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    // ...and the real one still works.
+    api.finish(api.http.post(server.url("/api/v1/auth/refresh")).header(
+        "Cookie",
+        format!("hexcovery_refresh={}", session.refresh_token),
+    ))
+    .await
+    .expect(200);
+}

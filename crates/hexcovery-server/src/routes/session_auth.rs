@@ -392,7 +392,8 @@ pub async fn refresh(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let presented = if body.iter().all(u8::is_ascii_whitespace) {
+    let from_cookie = body.iter().all(u8::is_ascii_whitespace);
+    let presented = if from_cookie {
         cookie_token(&headers).ok_or_else(|| {
             ApiError::unauthorized(
                 "missing_refresh_token",
@@ -447,9 +448,11 @@ pub async fn refresh(
             "the refresh token is not valid or its session has ended; log in again",
         )),
     };
-    // A refused refresh token can never work again: tell the browser to drop its cookie.
+    // A refused cookie can never work again: tell the browser to drop it. Only the cookie's
+    // own refusal clears it: a token in the body (which any page can post) says nothing about
+    // the browser's cookie, so it cannot be used to sign someone out.
     answer.or_else(|e| match e.class {
-        ErrorClass::Unauthenticated => Ok(clear_cookie(&state, e.into_response())),
+        ErrorClass::Unauthenticated if from_cookie => Ok(clear_cookie(&state, e.into_response())),
         _ => Err(e),
     })
 }
