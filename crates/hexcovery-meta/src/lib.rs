@@ -269,14 +269,6 @@ pub trait Metastore: DashboardStore + AlertStore + Send + Sync + 'static {
         org_id: Uuid,
         id: Uuid,
     ) -> MetaResult<NotificationChannel>;
-    /// Queues `payload` for every channel of the org, due now; returns the deliveries.
-    async fn enqueue_notification(
-        &self,
-        org_id: Uuid,
-        event: &str,
-        payload: &str,
-        now: DateTime<Utc>,
-    ) -> MetaResult<Vec<Delivery>>;
     /// Pending deliveries (of any org) whose next attempt is due, with their channels.
     async fn due_deliveries(
         &self,

@@ -1208,16 +1208,6 @@ impl Metastore for SqliteMetastore {
         self.channel_delete(org_id, id).await
     }
 
-    async fn enqueue_notification(
-        &self,
-        org_id: Uuid,
-        event: &str,
-        payload: &str,
-        now: DateTime<Utc>,
-    ) -> MetaResult<Vec<Delivery>> {
-        self.delivery_enqueue(org_id, event, payload, now).await
-    }
-
     async fn due_deliveries(
         &self,
         now: DateTime<Utc>,

@@ -236,8 +236,8 @@ fn scan_segment(
     Ok(scan)
 }
 
-/// The byte ranges of `damage`, for logs: `8..264 (record checksum mismatch), …`.
-fn describe(damage: &[Damage]) -> String {
+/// The byte ranges of `damage`, for logs and reports: `8..264 (record checksum mismatch), …`.
+pub fn describe(damage: &[Damage]) -> String {
     damage
         .iter()
         .map(|d| format!("{}..{} ({})", d.start, d.end, d.problem))

@@ -1,7 +1,7 @@
 //! `hexcovery repair`: prints what `hexcovery_store::repair` finds in a stopped server's
 //! data directory and, with `--quarantine`, applies the log recovery now.
 
-use hexcovery_store::repair;
+use hexcovery_store::{repair, wal};
 use std::path::Path;
 
 pub fn run(data_dir: &Path, quarantine: bool) -> anyhow::Result<()> {
@@ -14,16 +14,12 @@ pub fn run(data_dir: &Path, quarantine: bool) -> anyhow::Result<()> {
     if quarantine {
         for (org, recovery) in repair::quarantine(data_dir)? {
             for q in &recovery.quarantined {
-                let lost: Vec<String> = q
-                    .lost
-                    .iter()
-                    .map(|d| format!("{}..{} ({})", d.start, d.end, d.problem))
-                    .collect();
+                let lost = wal::describe(&q.lost);
                 println!(
                     "recovered {org} {}: kept {} records, lost bytes {}; copy at {}",
                     q.segment.display(),
                     q.records,
-                    lost.join(", "),
+                    lost,
                     q.copy.display()
                 );
             }
@@ -43,17 +39,13 @@ pub fn run(data_dir: &Path, quarantine: bool) -> anyhow::Result<()> {
         data_dir.display()
     );
     for (org, health) in &report.damaged_segments {
-        let corrupt: Vec<String> = health
-            .corrupt
-            .iter()
-            .map(|d| format!("{}..{} ({})", d.start, d.end, d.problem))
-            .collect();
+        let corrupt = wal::describe(&health.corrupt);
         if !corrupt.is_empty() {
             println!(
                 "DAMAGED {org} {}: {} intact records, damage at {} — replay keeps the intact records and a copy (or run with --quarantine)",
                 health.segment.display(),
                 health.records,
-                corrupt.join(", ")
+                corrupt
             );
         }
         if let Some(tail) = &health.tail {

@@ -350,28 +350,17 @@ async fn every_member_of_a_multi_member_gzip_body_is_stored() {
     assert!((0..100).all(|i| rows.get(&format!("gz-{i}")) == Some(&1)));
 }
 
-/// The server process's `VmRSS` and `VmHWM` (peak) in KiB, found by its data directory.
-fn memory_kib(data_dir: &std::path::Path) -> (u64, u64) {
-    let needle = data_dir.to_string_lossy().into_owned();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
-            continue;
-        };
-        let cmdline = String::from_utf8_lossy(&cmdline);
-        if !(cmdline.contains("serve") && cmdline.contains(&needle)) {
-            continue;
-        }
-        let status = std::fs::read_to_string(entry.path().join("status")).unwrap();
-        let field = |name: &str| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix(name))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-                .unwrap()
-        };
-        return (field("VmRSS:"), field("VmHWM:"));
-    }
-    panic!("no server process for {needle}");
+/// The server process's `VmRSS` and `VmHWM` (peak) in KiB.
+fn memory_kib(server: &TestServer) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.pid())).unwrap();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .unwrap()
+    };
+    (field("VmRSS:"), field("VmHWM:"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -380,7 +369,7 @@ async fn a_flood_of_unauthenticated_large_requests_leaves_memory_alone() {
     // Warm the listeners up once so that their first allocations are not counted.
     let status = grpc_export_without_body(&server, None).await;
     assert_eq!(status.code(), tonic::Code::Unauthenticated);
-    let (rss_before, _) = memory_kib(&server.data_dir);
+    let (rss_before, _) = memory_kib(&server);
 
     let message = Bytes::from(logs("flood", 15_000, 1000).encode_to_vec());
     let clients = (0..32).map(|i| {
@@ -427,7 +416,7 @@ async fn a_flood_of_unauthenticated_large_requests_leaves_memory_alone() {
     for client in clients.collect::<Vec<_>>() {
         client.await.unwrap();
     }
-    let (rss_after, peak) = memory_kib(&server.data_dir);
+    let (rss_after, peak) = memory_kib(&server);
     // 32 clients × 15 MiB held would be ~500 MiB and more once decoded; reading none of it,
     // the server grows by little. Generous: 128 MiB.
     let grown_mib = peak.saturating_sub(rss_before) / 1024;

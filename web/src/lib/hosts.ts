@@ -144,7 +144,7 @@ export function formatLoad(load: number | null | undefined): string {
 
 /** A string for OQL single quotes (`''` escapes a quote), as links to other pages build
  * their queries: `host = 'web-1'`. */
-export const oqlString = (s: string) => `'${s.replace(/'/g, "''")}'`;
+export { quoteString as oqlString } from "./oqlLanguage";
 
 /** One host's metrics over time. Disk is the fullest mount point in each bucket (max), the
  * others are averages over the bucket. */

@@ -35,10 +35,10 @@ export function parseFieldRef(field: FieldRef): { column: string; key?: string }
   return { column: field };
 }
 
-/** A string literal: single quotes, inner single quotes doubled. */
-export function quoteString(s: string): string {
-  return `'${s.replace(/'/g, "''")}'`;
-}
+import { quoteString } from "./oqlLanguage";
+
+/** A string literal: single quotes, inner single quotes doubled (OQL's one quoting rule). */
+export { quoteString };
 
 /** A column as OQL text: bare when it is a plain identifier, else double-quoted. */
 export function quoteIdent(name: string): string {

@@ -151,19 +151,6 @@ impl SqliteMetastore {
         .ok_or(MetaError::NotFound("notification channel"))
     }
 
-    pub(super) async fn delivery_enqueue(
-        &self,
-        org_id: Uuid,
-        event: &str,
-        payload: &str,
-        now: DateTime<Utc>,
-    ) -> MetaResult<Vec<Delivery>> {
-        let mut tx = self.writer.begin().await?;
-        let queued = insert_deliveries(&mut tx, org_id, event, payload, now).await?;
-        tx.commit().await?;
-        Ok(queued)
-    }
-
     pub(super) async fn delivery_due(
         &self,
         now: DateTime<Utc>,

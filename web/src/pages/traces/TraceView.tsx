@@ -6,6 +6,7 @@ import { colorFor, LEVEL_COLORS } from "../../lib/colors";
 import { formatDuration, formatTimestamp } from "../../lib/format";
 import { useLoad, useTitle } from "../../lib/hooks";
 import { Link, location, setParams } from "../../lib/router";
+import { quoteString } from "../../lib/oqlLanguage";
 import { iso } from "../../lib/time";
 import { theme } from "../../lib/theme";
 import { Badge, Card, CopyButton, Empty, ErrorNote, Loading, toneOf } from "../../components/ui";
@@ -295,8 +296,7 @@ async function loadLogs(traceId: string, spanId: string | null, range: { from: s
 
 function logsHref(traceId: string, spanId: string | null, range: { from: string; to: string }) {
   // The ids come from the URL: quote them as OQL strings so a stray quote stays text.
-  const lit = (s: string) => `'${s.replace(/'/g, "''")}'`;
-  const q = spanId ? `trace_id = ${lit(traceId)} AND span_id = ${lit(spanId)}` : `trace_id = ${lit(traceId)}`;
+  const q = spanId ? `trace_id = ${quoteString(traceId)} AND span_id = ${quoteString(spanId)}` : `trace_id = ${quoteString(traceId)}`;
   return `/logs?q=${encodeURIComponent(q)}&from=${encodeURIComponent(range.from)}&to=${encodeURIComponent(range.to)}`;
 }
 
