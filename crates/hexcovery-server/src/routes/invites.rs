@@ -214,7 +214,7 @@ pub async fn accept(
     if !state.meta.invite_is_pending(&digest, Utc::now()).await? {
         return Err(invite_gone());
     }
-    let password_hash = hash_password(&state, req.password).await?;
+    let password_hash = hash_password(&state, client.as_deref(), req.password).await?;
     let user = state
         .meta
         .accept_invite(

@@ -115,7 +115,7 @@ pub async fn confirm_password(
         .find_user_for_login(&user.email)
         .await?
         .map(|(_, hash)| hash);
-    let valid = verify_password(state, password, stored)
+    let valid = verify_password(state, client.as_deref(), password, stored)
         .await
         .inspect_err(|_| {
             // Not checked (the pool is full): not a failure either.

@@ -17,6 +17,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{Duration, Utc};
+use hexcovery_auth::pool::Lane;
 use hexcovery_auth::{ACCESS_TOKEN_TTL_SECS, PoolError, Role, password, random, secret_digest};
 use hexcovery_meta::{
     Actor, ActorKind, NewAuditEvent, NewOrg, NewSession, NewUser, Org, RefreshOutcome, User,
@@ -134,21 +135,31 @@ fn pool_error(error: PoolError) -> ApiError {
     }
 }
 
-/// Hashes a new password on the bounded pool.
-pub(super) async fn hash_password(state: &AppState, password: String) -> ApiResult<String> {
-    state.passwords.hash(password).await.map_err(pool_error)
+/// Hashes a new password on the bounded pool, queued in the lane of the client's address
+/// prefix (never of the account, whose existence timing would tell).
+pub(super) async fn hash_password(
+    state: &AppState,
+    client: Option<&str>,
+    password: String,
+) -> ApiResult<String> {
+    state
+        .passwords
+        .hash(&Lane::for_client(client), password)
+        .await
+        .map_err(pool_error)
 }
 
-/// Checks a password on the bounded pool; `None` (no such account) costs the same as a wrong
-/// password.
+/// Checks a password on the bounded pool, in the client's lane; `None` (no such account)
+/// costs the same as a wrong password.
 pub async fn verify_password(
     state: &AppState,
+    client: Option<&str>,
     password: String,
     hash: Option<String>,
 ) -> ApiResult<bool> {
     state
         .passwords
-        .verify(password, hash)
+        .verify(&Lane::for_client(client), password, hash)
         .await
         .map_err(pool_error)
 }
@@ -217,7 +228,7 @@ pub async fn signup(
     let name = validate::name("name", &req.name, 100)?;
     check_new_password("password", &req.password)?;
     throttle_signup(&state, client.as_deref())?;
-    let password_hash = hash_password(&state, req.password).await?;
+    let password_hash = hash_password(&state, client.as_deref(), req.password).await?;
     let (org, user) = state
         .meta
         .create_org_with_admin(
@@ -310,7 +321,7 @@ pub async fn login(
     };
     let found = state.meta.find_user_for_login(&email).await?;
     let stored_hash = found.as_ref().map(|(_, hash)| hash.clone());
-    let valid = match verify_password(&state, req.password, stored_hash).await {
+    let valid = match verify_password(&state, client.as_deref(), req.password, stored_hash).await {
         Ok(valid) => valid,
         Err(busy) => {
             // Not checked (the pool is full): not the account's failure, but the address
@@ -504,7 +515,7 @@ pub async fn change_password(
         client.clone(),
     )
     .await?;
-    let hash = hash_password(&state, req.new_password).await?;
+    let hash = hash_password(&state, client.as_deref(), req.new_password).await?;
     let revoked = state
         .meta
         .change_password(user.org_id, user.id, &hash, session.session_id)
