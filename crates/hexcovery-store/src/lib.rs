@@ -3,8 +3,10 @@
 //! files under a per-org prefix of an object store; DataFusion tables expose one org's rows.
 //! Knows nothing of HTTP or users: callers pass the org id their credential resolved to.
 
+pub mod batch_ids;
 pub mod convert;
 pub mod manifest;
+pub mod manifest_log;
 pub mod otlp;
 pub mod parquet_io;
 pub mod query;

@@ -1,9 +1,10 @@
 //! Offline inspection and repair of a data directory, for `hexcovery repair` (run with the
 //! server stopped): which write-ahead-log segments are damaged and what replay would do with
 //! them, which quarantined copies earlier recoveries kept, and which table manifests cannot
-//! be read or name files that are gone.
+//! be read (checkpoint or log) or name files that are gone.
 
 use crate::manifest::Manifest;
+use crate::manifest_log;
 use crate::wal::{self, OrgWal, Recovery, SegmentHealth};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -70,17 +71,15 @@ pub fn inspect(data_dir: &Path) -> io::Result<Report> {
     let root = data_dir.join("telemetry");
     for org in dirs(&root)? {
         for table in dirs(&org)? {
-            let path = table.join("_manifest.json");
-            if !path.exists() {
+            let Some(read) = read_manifest(&table)? else {
                 continue;
-            }
+            };
             report.manifests_read += 1;
-            let bytes = std::fs::read(&path)?;
-            match serde_json::from_slice::<Manifest>(&bytes) {
-                Err(e) => report.manifest_problems.push(ManifestProblem {
-                    path,
+            match read {
+                Err(problem) => report.manifest_problems.push(ManifestProblem {
+                    path: table,
                     problem: format!(
-                        "cannot be read ({e}); the org stays offline until it is restored"
+                        "cannot be read ({problem}); the org stays offline until it is restored"
                     ),
                 }),
                 Ok(manifest) => {
@@ -92,7 +91,7 @@ pub fn inspect(data_dir: &Path) -> io::Result<Report> {
                         .collect();
                     if !missing.is_empty() {
                         report.manifest_problems.push(ManifestProblem {
-                            path,
+                            path: table,
                             problem: format!(
                                 "lists {} file(s) that are gone: {}",
                                 missing.len(),
@@ -106,6 +105,31 @@ pub fn inspect(data_dir: &Path) -> io::Result<Report> {
     }
     report.quarantined_copies.sort();
     Ok(report)
+}
+
+/// A table directory's manifest as the server would load it (checkpoint plus log), `None`
+/// when the directory has neither.
+fn read_manifest(table: &Path) -> io::Result<Option<Result<Manifest, String>>> {
+    let checkpoint = table.join(manifest_log::CHECKPOINT);
+    let log_dir = table.join(manifest_log::LOG_DIR);
+    let mut deltas = Vec::new();
+    if log_dir.is_dir() {
+        for entry in std::fs::read_dir(&log_dir)? {
+            let entry = entry?;
+            let bytes = std::fs::read(entry.path())?;
+            deltas.push((name(&entry.path()), bytes::Bytes::from(bytes)));
+        }
+    }
+    if !checkpoint.exists() && deltas.is_empty() {
+        return Ok(None);
+    }
+    let checkpoint = checkpoint
+        .exists()
+        .then(|| std::fs::read(&checkpoint))
+        .transpose()?;
+    Ok(Some(
+        manifest_log::rebuild(checkpoint.as_deref(), deltas).map(|(m, _)| m),
+    ))
 }
 
 /// Applies replay's recovery now to every org log with damage: each damaged segment is

@@ -3,8 +3,10 @@
 //! for queries. Each org has its own WAL directory (`<data>/wal/<org>/`) and its own storage
 //! prefix (`org=<org>/<signal>/dt=…/hour=…/<file>.parquet`): no file ever holds two orgs' rows.
 
+use crate::batch_ids::{BatchIds, Claim};
 use crate::convert::{self, TimeWindow};
 use crate::manifest::{FileEntry, Manifest};
+use crate::manifest_log::{self, LogState};
 use crate::otlp::ExportRequest;
 use crate::parquet_io::{self, partition_day};
 use crate::query::{OrgTable, STORE_URL};
@@ -77,6 +79,8 @@ pub struct IngestReport {
     pub accepted: u64,
     pub rejected: u64,
     pub rejection: Option<String>,
+    /// The request's batch id was stored before: nothing was stored this time.
+    pub duplicate: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -97,6 +101,10 @@ pub enum IngestError {
 struct OrgTables {
     wal: OrgWal,
     tables: [Arc<Table>; 3],
+    /// Held by the org's one running flush.
+    flushing: Arc<tokio::sync::Mutex<()>>,
+    /// The batch ids the org has stored (exactly-once for clients that send them).
+    batch_ids: Arc<BatchIds>,
     /// Last ingest or query of the org (idle orgs are unloaded).
     last_used: std::sync::Mutex<std::time::Instant>,
 }
@@ -117,6 +125,11 @@ impl OrgTables {
     fn idle_for(&self) -> Duration {
         self.last_used.lock().expect("last-used lock").elapsed()
     }
+
+    /// Bytes of the org's rows in memory (buffered or being flushed).
+    fn held_bytes(&self) -> usize {
+        self.tables.iter().map(|t| t.held_bytes()).sum()
+    }
 }
 
 struct Inner {
@@ -124,7 +137,12 @@ struct Inner {
     storage: Storage,
     wal_root: PathBuf,
     orgs: RwLock<HashMap<Uuid, Arc<OrgTables>>>,
-    loading: tokio::sync::Mutex<()>,
+    /// One lock per org for loading and unloading it, so one org's long replay keeps no
+    /// other org waiting. Entries stay for the life of the process (a few dozen bytes an
+    /// org): removing one could let two loads of the same org race.
+    loading: std::sync::Mutex<HashMap<Uuid, Arc<tokio::sync::Mutex<()>>>>,
+    /// Flushes writing Parquet at once across all orgs (each org runs at most one).
+    flush_slots: tokio::sync::Semaphore,
     /// Orgs whose tables failed to load (a damaged manifest, an unreadable log): why, and
     /// when it was last tried. Only they are offline; loading is retried now and then.
     offline: RwLock<HashMap<Uuid, (String, std::time::Instant)>>,
@@ -149,10 +167,6 @@ fn table_prefix(org: Uuid, signal: Signal) -> String {
     format!("org={org}/{signal}")
 }
 
-fn manifest_path(org: Uuid, signal: Signal) -> String {
-    format!("{}/_manifest.json", table_prefix(org, signal))
-}
-
 /// What a signal's records are called in rejection messages.
 fn record_noun(signal: Signal) -> &'static str {
     match signal {
@@ -168,6 +182,18 @@ fn now_nanos() -> i64 {
 
 /// How long an org whose tables failed to load stays offline before loading is tried again.
 const OFFLINE_RETRY: Duration = Duration::from_secs(60);
+
+/// Flushes encoding and writing Parquet at the same time, across orgs. Each org has at most
+/// one running, so one org with a slow flush (many partitions, a slow disk) holds one slot and
+/// every other org keeps flushing through the rest.
+const FLUSH_SLOTS: usize = 4;
+
+/// An org may hold at most this fraction of `max_buffered_bytes` in memory: past it, its
+/// own ingest is asked to retry while other orgs' goes on.
+const ORG_BUFFER_SHARE: usize = 4;
+
+/// A compaction pass merges at most this many partitions of one table.
+const COMPACT_PARTITIONS_PER_PASS: usize = 16;
 
 /// Parquet files smaller than this are merged by compaction.
 const COMPACT_INPUT_BYTES: u64 = 64 << 20;
@@ -185,7 +211,8 @@ impl TelemetryStore {
                 storage,
                 wal_root: wal_root.clone(),
                 orgs: RwLock::new(HashMap::new()),
-                loading: tokio::sync::Mutex::new(()),
+                loading: std::sync::Mutex::new(HashMap::new()),
+                flush_slots: tokio::sync::Semaphore::new(FLUSH_SLOTS),
                 offline: RwLock::new(HashMap::new()),
                 buffered: AtomicUsize::new(0),
                 retention: RwLock::new(HashMap::new()),
@@ -228,13 +255,23 @@ impl TelemetryStore {
         self.inner.buffered.load(Ordering::Relaxed)
     }
 
+    fn load_lock(&self, org: Uuid) -> Arc<tokio::sync::Mutex<()>> {
+        self.inner
+            .loading
+            .lock()
+            .expect("loading lock")
+            .entry(org)
+            .or_default()
+            .clone()
+    }
+
     /// The org's tables, loading them (manifests, WAL replay) on first use.
     async fn org(&self, org: Uuid) -> anyhow::Result<Arc<OrgTables>> {
         if let Some(tables) = self.inner.orgs.read().expect("orgs lock").get(&org) {
             tables.touch();
             return Ok(tables.clone());
         }
-        let _loading = self.inner.loading.lock().await;
+        let _loading = self.load_lock(org).lock_owned().await;
         if let Some(tables) = self.inner.orgs.read().expect("orgs lock").get(&org) {
             tables.touch();
             return Ok(tables.clone());
@@ -271,30 +308,31 @@ impl TelemetryStore {
     async fn load_org(&self, org: Uuid) -> anyhow::Result<OrgTables> {
         let mut manifests = Vec::with_capacity(3);
         for signal in Signal::ALL {
-            let manifest = match self.inner.storage.get(&manifest_path(org, signal)).await? {
-                Some(bytes) => serde_json::from_slice(&bytes)
-                    .with_context(|| format!("reading the {signal} manifest of org {org}"))?,
-                None => Manifest::default(),
-            };
+            let (manifest, log) =
+                manifest_log::load(&self.inner.storage, &table_prefix(org, signal))
+                    .await
+                    .with_context(|| format!("reading the {signal} manifest of org {org}"))?;
             self.remove_orphans(org, signal, &manifest).await?;
-            manifests.push(manifest);
+            manifests.push((manifest, log));
         }
-        let watermarks: [u64; 3] = std::array::from_fn(|i| manifests[i].watermark);
+        let watermarks: [u64; 3] = std::array::from_fn(|i| manifests[i].0.watermark);
         let dir = self.inner.wal_root.join(org.to_string());
         let mut manifests = manifests.into_iter();
         let tables = Signal::ALL.map(|signal| {
-            Arc::new(Table::new(
-                org,
-                signal,
-                manifests.next().expect("three manifests"),
-            ))
+            let (manifest, log) = manifests.next().expect("three manifests");
+            Arc::new(Table::new(org, signal, manifest, log))
         });
         // Replay streams: each record is decoded and converted as its segment is read, so
         // only one segment's bytes are held besides the rebuilt rows.
         let replay_tables = tables.clone();
-        let (wal, replayed, bytes) = tokio::task::spawn_blocking(move || {
+        let (wal, batch_ids, replayed, bytes) = tokio::task::spawn_blocking(move || {
             let (mut replayed, mut bytes) = (0usize, 0usize);
+            let batch_ids = BatchIds::open(&dir.join("batches"), now_nanos())
+                .with_context(|| format!("opening the batch id journal of org {org}"))?;
             let (wal, _recovery) = OrgWal::open_with(&dir, watermarks, |record| {
+                if let Some(id) = &record.batch_id {
+                    batch_ids.replayed(id, record.ingest_time);
+                }
                 let request = ExportRequest::decode_protobuf(record.signal, &record.payload)
                     .map_err(|e| {
                         std::io::Error::other(format!(
@@ -311,7 +349,7 @@ impl TelemetryStore {
                 replayed += 1;
                 Ok(())
             })?;
-            anyhow::Ok((wal, replayed, bytes))
+            anyhow::Ok((wal, batch_ids, replayed, bytes))
         })
         .await??;
         // Counted only once the org loaded: a failed load leaves nothing buffered.
@@ -322,6 +360,8 @@ impl TelemetryStore {
         Ok(OrgTables {
             wal,
             tables,
+            flushing: Arc::default(),
+            batch_ids: Arc::new(batch_ids),
             last_used: std::sync::Mutex::new(std::time::Instant::now()),
         })
     }
@@ -368,6 +408,20 @@ impl TelemetryStore {
         request: &ExportRequest,
         wire_bytes: Option<Bytes>,
     ) -> Result<IngestReport, IngestError> {
+        self.ingest_batch(org, request, wire_bytes, None).await
+    }
+
+    /// [`Self::ingest`] for a request carrying the client's batch id (at most
+    /// [`crate::wal::MAX_BATCH_ID_BYTES`] bytes; the caller validates it): the id goes into
+    /// the same log record, and if the org stored that batch id before (within
+    /// [`crate::batch_ids::KEEP_HOURS`]), nothing is stored and the report says `duplicate`.
+    pub async fn ingest_batch(
+        &self,
+        org: Uuid,
+        request: &ExportRequest,
+        wire_bytes: Option<Bytes>,
+        batch_id: Option<&str>,
+    ) -> Result<IngestReport, IngestError> {
         if self.buffered_bytes() >= self.inner.config.max_buffered_bytes {
             return Err(IngestError::Overloaded {
                 retry_after_secs: 2,
@@ -403,16 +457,37 @@ impl TelemetryStore {
                 (Some(a), Some(b)) => Some(format!("{a}; {b}")),
                 (a, b) => a.or(b),
             },
+            duplicate: false,
         };
         let Some(batch) = converted.batch else {
             return Ok(report);
         };
         let payload = wire_bytes.unwrap_or_else(|| Bytes::from(request.encode_protobuf()));
         let tables = self.org(org).await?;
+        // One org whose flushes fall behind fills its own share, not everyone's budget.
+        // An org holding nothing may always write (a tiny budget still takes one request).
+        let held = tables.held_bytes();
+        if held > 0 && held >= self.inner.config.max_buffered_bytes / ORG_BUFFER_SHARE {
+            return Err(IngestError::Overloaded {
+                retry_after_secs: 2,
+            });
+        }
+        let claim = match batch_id {
+            None => None,
+            Some(id) => match tables.batch_ids.claim(id).await {
+                Claim::Stored => {
+                    return Ok(IngestReport {
+                        duplicate: true,
+                        ..report
+                    });
+                }
+                Claim::New(guard) => Some(guard),
+            },
+        };
         let table = tables.table(signal).clone();
         let seq = tables
             .wal
-            .append(signal, ingest_time, &payload, |seq| {
+            .append_batch(signal, ingest_time, batch_id, &payload, |seq| {
                 let bytes = table.push(batch, seq);
                 self.inner.buffered.fetch_add(bytes, Ordering::Relaxed);
                 seq
@@ -423,6 +498,9 @@ impl TelemetryStore {
             .sync(seq)
             .await
             .context("syncing the write-ahead log")?;
+        if let Some(claim) = claim {
+            claim.stored(ingest_time);
+        }
         Ok(report)
     }
 
@@ -487,9 +565,15 @@ impl TelemetryStore {
             .collect()
     }
 
-    /// Writes a table's buffered rows to Parquet and commits them to its manifest.
+    /// Writes a table's buffered rows to Parquet and commits them to its manifest. Files
+    /// written by an attempt that fails before its commit are deleted again (the rows stay in
+    /// memory and in the log for the retry), so a failing flush leaves no orphans.
     async fn flush_table(&self, tables: &OrgTables, table: &Table) -> anyhow::Result<()> {
-        let _commit = table.commit_lock.lock().await;
+        let mut log = table.commit_lock.lock().await;
+        if table.is_idle() {
+            return Ok(());
+        }
+        let _slot = self.inner.flush_slots.acquire().await?;
         let Some(work) = table.begin_flush() else {
             return Ok(());
         };
@@ -499,12 +583,30 @@ impl TelemetryStore {
             tokio::task::spawn_blocking(move || parquet_io::encode_partitions(&schema, &batches))
                 .await??;
         let mut manifest = (*table.manifest()).clone();
+        let mut written = Vec::new();
         for file in encoded {
-            let entry = self.put_file(table.org, table.signal, &file).await?;
-            manifest.files.push(entry);
+            match self.put_file(table.org, table.signal, &file).await {
+                Ok(entry) => {
+                    written.push(entry.path.clone());
+                    manifest.files.push(entry);
+                }
+                Err(error) => {
+                    self.delete_uncommitted(written).await;
+                    return Err(error);
+                }
+            }
         }
         manifest.watermark = manifest.watermark.max(work.max_seq);
-        self.commit_manifest(table, manifest, true).await?;
+        // The batch ids of these rows must outlive their log records, which this commit
+        // lets go.
+        if let Err(error) = tables.batch_ids.sync() {
+            self.delete_uncommitted(written).await;
+            return Err(anyhow::Error::from(error).context("syncing the batch id journal"));
+        }
+        // A failed commit is not cleaned up: the manifest may have reached storage before the
+        // error (an fsync failing after the rename), and then these files are the table's.
+        self.commit_manifest(table, &mut log, manifest, true)
+            .await?;
         self.inner.buffered.fetch_sub(work.bytes, Ordering::Relaxed);
         let watermarks = tables.watermarks();
         tables.wal.trim(watermarks)?;
@@ -535,63 +637,104 @@ impl TelemetryStore {
         })
     }
 
+    /// Commits the table's next manifest (its delta, or a checkpoint when one is due) and
+    /// installs it. Call with the table's commit lock held; `log` is what it guards.
     async fn commit_manifest(
         &self,
         table: &Table,
+        log: &mut LogState,
         mut manifest: Manifest,
         flushed: bool,
     ) -> anyhow::Result<()> {
-        manifest.version += 1;
-        let json = serde_json::to_vec(&manifest)?;
-        self.inner
-            .storage
-            .put(&manifest_path(table.org, table.signal), Bytes::from(json))
-            .await?;
+        let before = table.manifest();
+        manifest_log::commit(
+            &self.inner.storage,
+            &table_prefix(table.org, table.signal),
+            &before,
+            &mut manifest,
+            log,
+        )
+        .await?;
         table.commit(manifest, flushed);
         Ok(())
     }
 
-    /// Flushes every table whose buffer is old or large enough (all of them when `all`).
+    /// Deletes files an attempt wrote and never committed.
+    async fn delete_uncommitted(&self, paths: Vec<String>) {
+        for path in paths {
+            if let Err(e) = self.inner.storage.delete(&path).await {
+                tracing::warn!(
+                    path,
+                    error = format!("{e:#}"),
+                    "removing a file of a failed attempt failed; the org's next load sweeps it"
+                );
+            }
+        }
+    }
+
+    /// Flushes every table whose buffer is old or large enough (all of them when `all`),
+    /// unloads orgs gone idle and, past `max_loaded_orgs`, the least recently used; returns
+    /// once every org's flush has finished (waiting for ones already running).
     pub async fn flush(&self, all: bool) -> anyhow::Result<()> {
+        let mut failed = 0;
+        for task in self.spawn_flushes(all, true) {
+            if task.await.is_err() {
+                failed += 1;
+            }
+        }
+        anyhow::ensure!(failed == 0, "{failed} org flush task(s) panicked");
+        Ok(())
+    }
+
+    /// Starts one flush task per loaded org, independent of each other: a slow org's flush
+    /// delays no other org's. With `wait_for_running`, an org whose flush is already running
+    /// gets a task that runs after it; without, it is skipped (the periodic pass, which
+    /// must never queue behind a slow org).
+    fn spawn_flushes(&self, all: bool, wait_for_running: bool) -> Vec<tokio::task::JoinHandle<()>> {
         let config = &self.inner.config;
         let pressure = self.buffered_bytes() >= config.max_buffered_bytes / 2;
-        let mut idle = Vec::new();
-        for (org, tables) in self.loaded_orgs() {
-            if self.flush_org(org, &tables, all || pressure).await
-                && tables.idle_for() >= config.idle_unload_after
-            {
-                idle.push(org);
-            }
-        }
-        for org in idle {
-            self.try_unload(org, config.idle_unload_after).await;
-        }
-        // Too many loaded: the least recently used go now.
         let mut loaded = self.loaded_orgs();
-        if loaded.len() > config.max_loaded_orgs {
-            loaded.sort_by_key(|(_, tables)| std::cmp::Reverse(tables.idle_for()));
-            let excess: Vec<_> = loaded
-                .drain(..)
-                .take(
-                    self.loaded_org_count()
-                        .saturating_sub(config.max_loaded_orgs),
-                )
-                .collect();
-            for (org, tables) in excess {
-                let flushed = self.flush_org(org, &tables, true).await;
+        // Too many loaded: the least recently used are flushed whole and unloaded now.
+        let excess = loaded.len().saturating_sub(config.max_loaded_orgs);
+        loaded.sort_by_key(|(_, tables)| std::cmp::Reverse(tables.idle_for()));
+        let mut tasks = Vec::with_capacity(loaded.len());
+        for (i, (org, tables)) in loaded.into_iter().enumerate() {
+            let evict = i < excess;
+            let running = tables.flushing.clone();
+            let guard = match running.clone().try_lock_owned() {
+                Ok(guard) => Some(guard),
+                Err(_) if wait_for_running => None,
+                Err(_) => continue,
+            };
+            let store = self.clone();
+            tasks.push(tokio::spawn(async move {
+                let _guard = match guard {
+                    Some(guard) => guard,
+                    None => running.lock_owned().await,
+                };
+                let flushed = store
+                    .flush_org(org, &tables, all || pressure || evict)
+                    .await;
+                let idle_after = if evict {
+                    Duration::ZERO
+                } else {
+                    store.inner.config.idle_unload_after
+                };
+                let unload = flushed && tables.idle_for() >= idle_after;
                 drop(tables);
-                if flushed {
-                    self.try_unload(org, Duration::ZERO).await;
+                if unload {
+                    store.try_unload(org, idle_after).await;
                 }
-            }
+            }));
         }
-        Ok(())
+        tasks
     }
 
     /// Flushes the org's tables that are due (all of them when `all`) and retires flushed
     /// log segments. Returns whether everything of the org is now committed to Parquet.
     async fn flush_org(&self, org: Uuid, tables: &OrgTables, all: bool) -> bool {
         let config = &self.inner.config;
+        tables.batch_ids.expire(now_nanos());
         for table in &tables.tables {
             let due = all
                 || table.has_pending_flush()
@@ -622,9 +765,9 @@ impl TelemetryStore {
     /// Unloads `org` if it is loaded, unused for at least `idle_after`, has everything
     /// committed to Parquet and its log healthy, and nothing else holds its tables (no ingest,
     /// query or maintenance in flight): its log files close and its buffers go. Runs under
-    /// the loading lock, so no load of the org races it.
+    /// the org's loading lock, so no load of the org races it.
     async fn try_unload(&self, org: Uuid, idle_after: Duration) -> bool {
-        let _loading = self.inner.loading.lock().await;
+        let _loading = self.load_lock(org).lock_owned().await;
         let removed = {
             let mut orgs = self.inner.orgs.write().expect("orgs lock");
             let Some(tables) = orgs.get(&org) else {
@@ -658,10 +801,22 @@ impl TelemetryStore {
     /// [`COMPACT_INPUT_BYTES`], those files become one. Merged files grow until they stop
     /// being small, so each row is rewritten only a few times.
     pub async fn compact(&self) -> anyhow::Result<usize> {
+        self.compact_until(&tokio::sync::watch::channel(false).1)
+            .await
+    }
+
+    /// [`Self::compact`], stopping between tables once `stop` says so.
+    async fn compact_until(
+        &self,
+        stop: &tokio::sync::watch::Receiver<bool>,
+    ) -> anyhow::Result<usize> {
         let mut merged = 0;
         let mut failed = 0;
         for (org, tables) in self.loaded_orgs() {
             for table in &tables.tables {
+                if *stop.borrow() {
+                    return Ok(merged);
+                }
                 // One table's failure (a missing or unreadable file, storage refusing a
                 // write) is logged and skipped: every other org and table still compacts.
                 match self.compact_table(table).await {
@@ -685,15 +840,7 @@ impl TelemetryStore {
         let mut written = Vec::new();
         let result = self.compact_table_writing(table, &mut written).await;
         if result.is_err() {
-            for path in written {
-                if let Err(e) = self.inner.storage.delete(&path).await {
-                    tracing::warn!(
-                        path,
-                        error = format!("{e:#}"),
-                        "removing a file of a failed compaction failed; the next load sweeps it"
-                    );
-                }
-            }
+            self.delete_uncommitted(written).await;
         }
         result
     }
@@ -704,7 +851,7 @@ impl TelemetryStore {
         written: &mut Vec<String>,
     ) -> anyhow::Result<usize> {
         let mut merged = 0;
-        let _commit = table.commit_lock.lock().await;
+        let mut log = table.commit_lock.lock().await;
         let manifest = table.manifest();
         let mut by_partition: HashMap<&str, Vec<&FileEntry>> = HashMap::new();
         for file in manifest
@@ -719,10 +866,15 @@ impl TelemetryStore {
         }
         let mut next = (*manifest).clone();
         let mut replaced = Vec::new();
-        for files in by_partition.into_values() {
-            if files.len() < self.inner.config.compaction_min_files {
-                continue;
-            }
+        // The partitions with most small files first, and only so many per pass: one org
+        // with thousands of partitions to merge takes its turn, then the next org gets its.
+        let mut due: Vec<Vec<&FileEntry>> = by_partition
+            .into_values()
+            .filter(|files| files.len() >= self.inner.config.compaction_min_files)
+            .collect();
+        due.sort_by_key(|files| std::cmp::Reverse(files.len()));
+        due.truncate(COMPACT_PARTITIONS_PER_PASS);
+        for files in due {
             let mut batches = Vec::new();
             for file in &files {
                 let bytes = self
@@ -750,9 +902,10 @@ impl TelemetryStore {
             merged += 1;
         }
         if !replaced.is_empty() {
-            // Only once the manifest no longer lists them may the old files go.
-            self.commit_manifest(table, next, false).await?;
+            // Only once the manifest no longer lists them may the old files go. A failed
+            // commit keeps the new files (see `flush_table`).
             written.clear();
+            self.commit_manifest(table, &mut log, next, false).await?;
             self.doom(replaced);
         }
         Ok(merged)
@@ -781,7 +934,7 @@ impl TelemetryStore {
     async fn retain_loaded(&self, tables: &OrgTables, cutoff: &str) -> anyhow::Result<u64> {
         let mut removed = 0;
         for table in &tables.tables {
-            let _commit = table.commit_lock.lock().await;
+            let mut log = table.commit_lock.lock().await;
             let manifest = table.manifest();
             let (expired, kept): (Vec<FileEntry>, Vec<FileEntry>) = manifest
                 .files
@@ -796,17 +949,17 @@ impl TelemetryStore {
                 files: kept,
                 ..(*manifest).clone()
             };
-            self.commit_manifest(table, next, false).await?;
+            self.commit_manifest(table, &mut log, next, false).await?;
             self.doom(expired.into_iter().map(|f| f.path).collect());
         }
         Ok(removed)
     }
 
     /// Retention for an org that is not loaded: its manifests are rewritten in storage
-    /// without loading it (no log opened, nothing replayed). Holds the loading lock so the
+    /// without loading it (no log opened, nothing replayed). Holds its loading lock so the
     /// org cannot load from a manifest being replaced.
     async fn retain_unloaded(&self, org: Uuid, cutoff: &str) -> anyhow::Result<u64> {
-        let loading = self.inner.loading.lock().await;
+        let loading = self.load_lock(org).lock_owned().await;
         let loaded = self
             .inner
             .orgs
@@ -820,11 +973,9 @@ impl TelemetryStore {
         }
         let mut removed = 0;
         for signal in Signal::ALL {
-            let path = manifest_path(org, signal);
-            let Some(bytes) = self.inner.storage.get(&path).await? else {
-                continue;
-            };
-            let manifest: Manifest = serde_json::from_slice(&bytes)
+            let prefix = table_prefix(org, signal);
+            let (manifest, mut log) = manifest_log::load(&self.inner.storage, &prefix)
+                .await
                 .with_context(|| format!("reading the {signal} manifest of org {org}"))?;
             let (expired, kept): (Vec<FileEntry>, Vec<FileEntry>) = manifest
                 .files
@@ -835,14 +986,11 @@ impl TelemetryStore {
                 continue;
             }
             removed += expired.iter().map(|f| f.rows).sum::<u64>();
-            let next = Manifest {
+            let mut next = Manifest {
                 files: kept,
-                version: manifest.version + 1,
-                ..manifest
+                ..manifest.clone()
             };
-            self.inner
-                .storage
-                .put(&path, Bytes::from(serde_json::to_vec(&next)?))
+            manifest_log::commit(&self.inner.storage, &prefix, &manifest, &mut next, &mut log)
                 .await?;
             self.doom(expired.into_iter().map(|f| f.path).collect());
         }
@@ -879,36 +1027,51 @@ impl TelemetryStore {
     }
 
     /// Runs flushing, compaction and deferred deletes until `shutdown` resolves, then flushes
-    /// everything.
+    /// everything. Flushing and compaction are separate loops, so a long compaction pass
+    /// delays no flush.
     pub async fn run_maintenance(self, shutdown: impl std::future::Future<Output = ()>) {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let compaction = tokio::spawn(self.clone().run_compaction(stopped));
         let mut flush_tick = tokio::time::interval(Duration::from_millis(500));
-        let mut compact_tick = tokio::time::interval(Duration::from_secs(30));
         flush_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        compact_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
                 () = &mut shutdown => break,
                 _ = flush_tick.tick() => {
-                    if let Err(error) = self.flush(false).await {
-                        tracing::error!(error = format!("{error:#}"), "flushing failed");
-                    }
-                }
-                _ = compact_tick.tick() => {
-                    if let Err(error) = self.compact().await {
-                        tracing::error!(error = format!("{error:#}"), "compaction failed");
-                    }
-                    if let Err(error) = self.delete_replaced_files(false).await {
-                        tracing::error!(error = format!("{error:#}"), "deleting replaced files failed");
-                    }
+                    // Each org's flush runs on its own; the pass never waits for one.
+                    drop(self.spawn_flushes(false, false));
                 }
             }
         }
+        // The compaction pass stops between tables (never inside a commit).
+        let _ = stop.send(true);
+        let _ = compaction.await;
         if let Err(error) = self.flush(true).await {
             tracing::error!(
                 error = format!("{error:#}"),
                 "final flush failed; the write-ahead log keeps the rows"
             );
+        }
+    }
+
+    async fn run_compaction(self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        let mut tick = tokio::time::interval(Duration::from_secs(30));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = stop.changed() => return,
+                _ = tick.tick() => {}
+            }
+            if let Err(error) = self.compact_until(&stop).await {
+                tracing::error!(error = format!("{error:#}"), "compaction failed");
+            }
+            if let Err(error) = self.delete_replaced_files(false).await {
+                tracing::error!(
+                    error = format!("{error:#}"),
+                    "deleting replaced files failed"
+                );
+            }
         }
     }
 

@@ -4,6 +4,7 @@
 
 use crate::Signal;
 use crate::manifest::Manifest;
+use crate::manifest_log::LogState;
 use arrow::record_batch::RecordBatch;
 use std::collections::BTreeSet;
 use std::sync::{Arc, RwLock};
@@ -32,8 +33,9 @@ pub struct Table {
     pub org: Uuid,
     pub signal: Signal,
     state: RwLock<TableState>,
-    /// One manifest writer at a time (flush, compaction, retention).
-    pub commit_lock: tokio::sync::Mutex<()>,
+    /// One manifest writer at a time (flush, compaction, retention). It guards the
+    /// manifest log's bookkeeping too.
+    pub commit_lock: tokio::sync::Mutex<LogState>,
 }
 
 /// What a query reads: committed files and in-memory rows, from one instant.
@@ -50,7 +52,7 @@ pub struct FlushWork {
 }
 
 impl Table {
-    pub fn new(org: Uuid, signal: Signal, manifest: Manifest) -> Self {
+    pub fn new(org: Uuid, signal: Signal, manifest: Manifest, log: LogState) -> Self {
         Self {
             org,
             signal,
@@ -60,7 +62,7 @@ impl Table {
                 flushing: Rows::default(),
                 manifest: Arc::new(manifest),
             }),
-            commit_lock: tokio::sync::Mutex::new(()),
+            commit_lock: tokio::sync::Mutex::new(log),
         }
     }
 
@@ -115,6 +117,12 @@ impl Table {
 
     pub fn buffered_bytes(&self) -> usize {
         self.read().buffer.bytes
+    }
+
+    /// Bytes of rows in memory: buffered, or handed to a flush that has not committed.
+    pub fn held_bytes(&self) -> usize {
+        let state = self.read();
+        state.buffer.bytes + state.flushing.bytes
     }
 
     pub fn buffer_age(&self) -> Option<std::time::Duration> {

@@ -23,6 +23,11 @@ use tokio::sync::watch;
 const MAGIC: &[u8; 8] = b"HXWAL\x00\x00\x01";
 /// length u32 | crc32 u32 | seq u64 | signal u8 | ingest time i64
 const HEADER_LEN: usize = 4 + 4 + 8 + 1 + 8;
+/// Set in the signal byte when the body starts with the request's batch id (u8 length, then
+/// the id's bytes) before the payload. Records without it are read as before.
+const BATCH_ID_FLAG: u8 = 0x80;
+/// Longest batch id a record may carry (its length is one byte).
+pub const MAX_BATCH_ID_BYTES: usize = 255;
 /// A segment is closed and a new one started once it grows past this.
 pub const SEGMENT_TARGET_BYTES: u64 = 64 << 20;
 /// Largest payload a record may hold (a sanity bound while reading).
@@ -34,6 +39,8 @@ pub struct WalRecord {
     pub seq: u64,
     pub signal: Signal,
     pub ingest_time: i64,
+    /// The client's `x-hexcovery-batch-id`, when the request carried one.
+    pub batch_id: Option<String>,
     pub payload: Vec<u8>,
 }
 
@@ -106,6 +113,7 @@ struct RawRecord<'a> {
     seq: u64,
     signal: Signal,
     ingest_time: i64,
+    batch_id: Option<&'a str>,
     payload: &'a [u8],
     /// Byte range of the whole record (header and payload) in the segment.
     start: usize,
@@ -131,20 +139,29 @@ fn parse_at(
     if len > MAX_RECORD_BYTES || data.len() - body_start < len {
         return Err("truncated record");
     }
-    let signal = Signal::from_tag(tag).ok_or("unknown signal tag")?;
+    let signal = Signal::from_tag(tag & !BATCH_ID_FLAG).ok_or("unknown signal tag")?;
     if seq <= after_seq || max_seq.is_some_and(|max| seq > max) {
         return Err("record out of sequence");
     }
     let stored_crc = u32::from_le_bytes(header[4..8].try_into().expect("4 bytes"));
     let ingest_time = i64::from_le_bytes(header[17..25].try_into().expect("8 bytes"));
-    let payload = &data[body_start..body_start + len];
-    if crc(seq, tag, ingest_time, payload) != stored_crc {
+    let body = &data[body_start..body_start + len];
+    if crc(seq, tag, ingest_time, body) != stored_crc {
         return Err("record checksum mismatch");
     }
+    let (batch_id, payload) = if tag & BATCH_ID_FLAG == 0 {
+        (None, body)
+    } else {
+        let id_len = usize::from(*body.first().ok_or("batch id missing")?);
+        let id = body.get(1..1 + id_len).ok_or("batch id truncated")?;
+        let id = std::str::from_utf8(id).map_err(|_| "batch id not UTF-8")?;
+        (Some(id), &body[1 + id_len..])
+    };
     Ok(RawRecord {
         seq,
         signal,
         ingest_time,
+        batch_id,
         payload,
         start: offset,
         end: body_start + len,
@@ -430,6 +447,7 @@ impl OrgWal {
                         seq: record.seq,
                         signal: record.signal,
                         ingest_time: record.ingest_time,
+                        batch_id: record.batch_id.map(str::to_string),
                         payload: record.payload.to_vec(),
                     })?;
                 }
@@ -513,6 +531,37 @@ impl OrgWal {
         payload: &[u8],
         then: impl FnOnce(u64) -> T,
     ) -> io::Result<T> {
+        self.append_batch(signal, ingest_time, None, payload, then)
+    }
+
+    /// [`Self::append`], with the request's batch id kept in the same record, so replay
+    /// knows which batches the log holds.
+    pub fn append_batch<T>(
+        &self,
+        signal: Signal,
+        ingest_time: i64,
+        batch_id: Option<&str>,
+        payload: &[u8],
+        then: impl FnOnce(u64) -> T,
+    ) -> io::Result<T> {
+        let prefixed;
+        let (tag, payload) = match batch_id {
+            None => (signal.tag(), payload),
+            Some(id) => {
+                let id_len = u8::try_from(id.len()).map_err(|_| {
+                    io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        "batch id longer than 255 bytes",
+                    )
+                })?;
+                let mut body = Vec::with_capacity(1 + id.len() + payload.len());
+                body.push(id_len);
+                body.extend_from_slice(id.as_bytes());
+                body.extend_from_slice(payload);
+                prefixed = body;
+                (signal.tag() | BATCH_ID_FLAG, prefixed.as_slice())
+            }
+        };
         if self.poisoned.load(Ordering::Acquire) {
             return Err(io::Error::other(
                 "the write-ahead log failed to sync earlier and accepts no more writes",
@@ -531,9 +580,9 @@ impl OrgWal {
         let seq = state.next_seq;
         let mut header = [0u8; HEADER_LEN];
         header[0..4].copy_from_slice(&len.to_le_bytes());
-        header[4..8].copy_from_slice(&crc(seq, signal.tag(), ingest_time, payload).to_le_bytes());
+        header[4..8].copy_from_slice(&crc(seq, tag, ingest_time, payload).to_le_bytes());
         header[8..16].copy_from_slice(&seq.to_le_bytes());
-        header[16] = signal.tag();
+        header[16] = tag;
         header[17..25].copy_from_slice(&ingest_time.to_le_bytes());
         if let Err(error) = state
             .file
@@ -687,6 +736,41 @@ mod tests {
 
     fn segments(dir: &Path) -> usize {
         std::fs::read_dir(dir).unwrap().count()
+    }
+
+    #[tokio::test]
+    async fn a_batch_id_is_kept_in_its_record_and_replayed_with_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let (wal, _) = OrgWal::open(dir.path(), [0; 3]).unwrap();
+        wal.append(Signal::Logs, 1, b"plain", |_| ()).unwrap();
+        let id = "agent-7f3a:000042";
+        let last = wal
+            .append_batch(Signal::Metrics, 2, Some(id), b"with id", |s| s)
+            .unwrap();
+        let empty = wal
+            .append_batch(Signal::Logs, 3, Some(""), b"", |s| s)
+            .unwrap();
+        assert!(empty > last);
+        let too_long = "x".repeat(MAX_BATCH_ID_BYTES + 1);
+        assert!(
+            wal.append_batch(Signal::Logs, 4, Some(&too_long), b"no", |_| ())
+                .is_err()
+        );
+        wal.sync(empty).await.unwrap();
+        drop(wal);
+        let (_, replay) = OrgWal::open(dir.path(), [0; 3]).unwrap();
+        let seen: Vec<_> = replay
+            .iter()
+            .map(|r| (r.signal, r.batch_id.as_deref(), r.payload.as_slice()))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (Signal::Logs, None, &b"plain"[..]),
+                (Signal::Metrics, Some(id), &b"with id"[..]),
+                (Signal::Logs, Some(""), &b""[..]),
+            ]
+        );
     }
 
     #[tokio::test]

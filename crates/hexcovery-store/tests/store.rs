@@ -316,6 +316,40 @@ async fn a_full_buffer_sheds_load_until_flushed() {
     assert_eq!(count(&store, org, None).await, 2);
 }
 
+/// One org past its share of the buffer (a quarter) is asked to retry while the buffer as a
+/// whole has room; another org still writes.
+#[tokio::test]
+async fn an_org_over_its_buffer_share_is_shed_alone() {
+    let one = logs("api", [now_ns()], 9);
+    let probe_dir = tempfile::tempdir().unwrap();
+    let probe = TelemetryStore::open(config(probe_dir.path()))
+        .await
+        .unwrap();
+    probe.ingest(Uuid::now_v7(), &one, None).await.unwrap();
+    let request_bytes = probe.buffered_bytes();
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config(dir.path());
+    // Room for eight requests in all, so two for one org.
+    config.max_buffered_bytes = request_bytes * 8;
+    let store = TelemetryStore::open(config).await.unwrap();
+    let (greedy, other) = (Uuid::now_v7(), Uuid::now_v7());
+    store.ingest(greedy, &one, None).await.unwrap();
+    store.ingest(greedy, &one, None).await.unwrap();
+    let refused = store.ingest(greedy, &one, None).await;
+    assert!(
+        matches!(refused, Err(IngestError::Overloaded { .. })),
+        "{refused:?}"
+    );
+    assert_eq!(store.buffered_bytes(), request_bytes * 2);
+    store.ingest(other, &one, None).await.unwrap();
+    store.ingest(other, &one, None).await.unwrap();
+    // Once flushed, the greedy org writes again.
+    store.flush(true).await.unwrap();
+    store.ingest(greedy, &one, None).await.unwrap();
+    assert_eq!(count(&store, greedy, None).await, 3);
+}
+
 fn gauges(names: &[&str]) -> ExportRequest {
     let metrics: Vec<serde_json::Value> = names
         .iter()
@@ -506,12 +540,18 @@ async fn an_org_that_cannot_load_is_offline_and_the_others_serve() {
         .ingest(broken, &logs("api", [now_ns()], 9), None)
         .await
         .unwrap();
-    let manifest = store
+    let log = store
         .local_org_dir(broken)
         .unwrap()
-        .join("logs/_manifest.json");
+        .join("logs/_manifest_log");
     drop(store);
-    std::fs::write(&manifest, b"{ not json").unwrap();
+    let commit = std::fs::read_dir(&log)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::write(&commit, b"{ not json").unwrap();
 
     let store = TelemetryStore::open(config(dir.path())).await.unwrap();
     assert_eq!(count(&store, fine, None).await, 1);
@@ -590,4 +630,49 @@ async fn a_failed_compaction_stops_no_other_org_and_leaves_no_orphans() {
         listed - 1,
         "only the missing file is absent"
     );
+}
+
+/// A flush that fails part-way (storage refusing one of its partitions) deletes the files it
+/// had written: nothing is left that the manifest does not list, the rows stay queryable
+/// from memory, and the retry writes them once storage takes writes again.
+#[tokio::test]
+async fn a_failed_flush_leaves_no_orphans_and_its_retry_writes_the_rows_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = TelemetryStore::open(config(dir.path())).await.unwrap();
+    let org = Uuid::now_v7();
+    let hour = 3_600_000_000_000;
+    let (early, late) = (now_ns() - 3 * hour, now_ns() - 2 * hour);
+    store
+        .ingest(org, &logs("api", [early, late], 9), None)
+        .await
+        .unwrap();
+    // The later hour's partition directory cannot be made: a file is in its place. Files
+    // are written in partition order, so the earlier hour's file is written first.
+    let partition = |ns: u64| {
+        let at = chrono::DateTime::from_timestamp_nanos(ns as i64);
+        format!("dt={}/hour={}", at.format("%Y-%m-%d"), at.format("%H"))
+    };
+    let table = store.local_org_dir(org).unwrap().join("logs");
+    let blocked = table.join(partition(late));
+    std::fs::create_dir_all(blocked.parent().unwrap()).unwrap();
+    std::fs::write(&blocked, b"in the way").unwrap();
+    let parquet = || -> Vec<String> {
+        walk(&table)
+            .into_iter()
+            .filter(|p| p.ends_with(".parquet"))
+            .collect()
+    };
+
+    store.flush(true).await.unwrap();
+    assert_eq!(
+        parquet(),
+        Vec::<String>::new(),
+        "the failed attempt's file is gone"
+    );
+    assert_eq!(count(&store, org, None).await, 2);
+
+    std::fs::remove_file(&blocked).unwrap();
+    store.flush(true).await.unwrap();
+    assert_eq!(parquet().len(), 2);
+    assert_eq!(count(&store, org, None).await, 2);
 }

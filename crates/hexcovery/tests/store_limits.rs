@@ -232,15 +232,21 @@ async fn an_org_that_cannot_load_is_named_by_readyz_while_others_serve() {
     let now = chrono::Utc::now();
     post_logs(&server, &broken_key, &log_records(&[(now, "lost for now")])).await;
     post_logs(&server, &fine_key, &log_records(&[(now, "before")])).await;
-    // SIGTERM flushes every buffer to Parquet, so each org has a manifest.
+    // SIGTERM flushes every buffer to Parquet, so each org has a manifest: here, one commit
+    // in its manifest log.
     assert!(server.terminate().success());
-    let manifest = dir
+    let log = dir
         .path()
         .join("telemetry")
         .join(format!("org={}", broken.org_id))
-        .join("logs/_manifest.json");
-    assert!(manifest.exists(), "{manifest:?}");
-    std::fs::write(&manifest, b"{ not json").unwrap();
+        .join("logs/_manifest_log");
+    let commit = std::fs::read_dir(&log)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::write(&commit, b"{ not json").unwrap();
 
     let server = TestServer::start_in(dir.path(), &[]);
     let api = server.api();
