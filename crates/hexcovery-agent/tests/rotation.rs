@@ -369,7 +369,7 @@ async fn two_files_with_the_same_first_4_kib() {
         );
         // 4 KiB of identical header lines (each line tagged by file only after them).
         let header: Vec<String> = (0..64)
-            .map(|i| format!("# header line {i:02} {}", "x".repeat(44)))
+            .map(|i| format!("# header line {i:02} {}", "x".repeat(46)))
             .collect();
         assert_eq!(header.iter().map(|l| l.len() + 1).sum::<usize>(), 4096);
         append(&dir.path().join("a.log"), &header);
@@ -387,7 +387,7 @@ async fn two_files_with_the_same_first_4_kib() {
                 append(&b, &header);
                 append(&b, &numbered("b", 0, 100));
                 append(&dir.path().join("a.log"), &numbered("a", 100, 100));
-                364
+                428 // a: 64 + 200 lines, b: 64 + 100 lines
             },
         )
         .await;
