@@ -1,6 +1,7 @@
 //! OTLP ingest limits against the real server: credentials are checked before a body is read
 //! (gRPC and HTTP), the server-wide in-flight budget sheds with 503 / Unavailable and
-//! `Retry-After` and recovers, every member of a multi-member gzip body is stored, and a
+//! `Retry-After` and recovers, one org saturating it with large requests gets 503 alone
+//! while another org's requests are all accepted, every member of a multi-member gzip body is stored, and a
 //! flood of unauthenticated large requests leaves the server's memory alone.
 
 mod common;
@@ -427,4 +428,146 @@ async fn a_flood_of_unauthenticated_large_requests_leaves_memory_alone() {
     );
     let health = reqwest::get(server.url("/healthz")).await.unwrap();
     assert_eq!(health.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_org_saturating_the_budget_leaves_room_for_another() {
+    // 16 MiB in flight, 1 MiB requests: an org's share is a quarter, or one largest
+    // request's charge if that is more, so a few MiB; never the whole.
+    let server = TestServer::start_with(&["--max-inflight-mb", "16", "--max-request-mb", "1"]);
+    let api = server.api();
+    let greedy = api.signup("greedy").await;
+    let (_, greedy_key) = api.create_key(&greedy, "agent").await;
+    let modest = api.signup("modest").await;
+    let (_, modest_key) = api.create_key(&modest, "agent").await;
+
+    // The greedy org holds as many 1 MiB requests open as it can (charged on their
+    // Content-Length before the body is asked for): its share is spent long before the
+    // budget, and the rest of its requests are shed with Retry-After.
+    let declared = 1 << 20;
+    let (mut holders, mut shed) = (Vec::new(), 0);
+    for _ in 0..16 {
+        let mut stream = start_post(
+            &server,
+            &[("X-API-Key", &greedy_key), ("Expect", "100-continue")],
+            declared,
+            &[],
+        )
+        .await;
+        let head = read_head(&mut stream).await;
+        if head.starts_with("http/1.1 100") {
+            holders.push(stream);
+        } else {
+            assert!(head.starts_with("http/1.1 503"), "{head}");
+            assert!(head.contains("\r\nretry-after: 1\r\n"), "{head}");
+            shed += 1;
+        }
+    }
+    eprintln!("greedy org: {} requests held, {shed} shed", holders.len());
+    assert!(!holders.is_empty(), "a lone org's requests run");
+    assert!(
+        holders.len() < 12,
+        "one org holds at most its share: {}",
+        holders.len()
+    );
+
+    // Meanwhile the greedy org keeps sending ~0.9 MiB requests from 12 tasks, and the
+    // modest org's small requests are every one accepted.
+    let http = reqwest::Client::new();
+    let big = Bytes::from(logs("greedy", 900, 1000).encode_to_vec());
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flood: Vec<_> = (0..12)
+        .map(|_| {
+            let (http, url, key, big, stop) = (
+                http.clone(),
+                format!("{}/v1/logs", server.otlp_http),
+                greedy_key.clone(),
+                big.clone(),
+                stop.clone(),
+            );
+            tokio::spawn(async move {
+                let (mut ok, mut refused) = (0, 0);
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let answer = http
+                        .post(&url)
+                        .header("Content-Type", "application/x-protobuf")
+                        .header("X-API-Key", &key)
+                        .body(big.clone())
+                        .send()
+                        .await;
+                    // A shed request is answered before its body is read and its connection
+                    // closed: the client sees the 503 or, mid-upload, a reset connection.
+                    let Ok(answer) = answer else {
+                        refused += 1;
+                        continue;
+                    };
+                    match answer.status().as_u16() {
+                        200 => ok += 1,
+                        503 => {
+                            assert_eq!(answer.headers()["retry-after"], "1");
+                            refused += 1;
+                        }
+                        other => panic!("unexpected answer to the greedy org: {other}"),
+                    }
+                }
+                (ok, refused)
+            })
+        })
+        .collect();
+    let small = logs("modest", 5, 50).encode_to_vec();
+    // Its own client: the greedy org's connections are closed on its shed requests.
+    let modest_http = reqwest::Client::new();
+    for i in 0..40 {
+        let answer = modest_http
+            .post(format!("{}/v1/logs", server.otlp_http))
+            .header("Content-Type", "application/x-protobuf")
+            .header("X-API-Key", &modest_key)
+            .body(small.clone())
+            .send()
+            .await
+            .unwrap();
+        let status = answer.status();
+        assert_eq!(status, 200, "modest request {i}: {:?}", answer.text().await);
+    }
+    let mut request = tonic::Request::new(logs("modest-grpc", 5, 50));
+    request
+        .metadata_mut()
+        .insert("x-api-key", modest_key.parse().unwrap());
+    LogsServiceClient::connect(server.grpc.clone())
+        .await
+        .unwrap()
+        .export(request)
+        .await
+        .expect("the modest org's gRPC export is accepted too");
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (mut ok, mut refused) = (0, 0);
+    for task in flood {
+        let (o, r) = task.await.unwrap();
+        (ok, refused) = (ok + o, refused + r);
+    }
+    eprintln!("greedy org's parallel requests: {ok} accepted, {refused} shed (503)");
+    assert!(refused > 0, "the greedy org was over its share");
+
+    // Once the greedy org lets go (the server sees its connections close), its share is its
+    // own again.
+    drop(holders);
+    tokio::time::timeout(ANSWER_WITHIN, async {
+        loop {
+            let answer = http
+                .post(format!("{}/v1/logs", server.otlp_http))
+                .header("Content-Type", "application/x-protobuf")
+                .header("X-API-Key", &greedy_key)
+                .body(big.clone())
+                .send()
+                .await;
+            match answer.map(|a| a.status().as_u16()) {
+                Ok(200) => break,
+                // Shed (503, or the connection closed on it mid-upload): still releasing.
+                Ok(503) | Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+                Ok(other) => panic!("unexpected answer: {other}"),
+            }
+        }
+    })
+    .await
+    .expect("the released share is admitted again");
 }

@@ -212,7 +212,7 @@ where
             // is tonic's to enforce once it has inflated it.
             let limit = state.config.max_request_bytes;
             let wire_limit = limit + limit / 64 + 1024;
-            let mut charge = budget.charge();
+            let mut charge = budget.charge(key.org_id, limit);
             let body =
                 super::read_body(axum::body::Body::new(body), &mut charge, wire_limit, || {
                     super::http::too_large(limit)

@@ -218,7 +218,7 @@ async fn export(state: AppState, budget: Budget, request: Request, signal: Signa
         let key = authenticate_ingest(&state, &headers).await?;
         let encoding = media_type(&headers)?;
         let gzip = content_encoding(&headers)?;
-        let mut charge = budget.charge();
+        let mut charge = budget.charge(key.org_id, limit);
         if let Some(declared) = headers
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())

@@ -3,6 +3,8 @@
 //! [`Budget`], hand the decoded request to the telemetry store, and meter usage, through
 //! [`export`].
 
+#[cfg(test)]
+mod calibration;
 pub mod grpc;
 pub mod http;
 
@@ -11,7 +13,8 @@ use crate::state::AppState;
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt as _;
 use hexcovery_store::{ExportRequest, IngestError, IngestReport};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use uuid::Uuid;
 
@@ -19,20 +22,35 @@ use uuid::Uuid;
 const RETRY_AFTER_SECS: u64 = 1;
 
 /// Memory a decoded request holds per byte of its uncompressed encoding, on top of the bytes
-/// themselves: the decoded structs and the Arrow batch built from them. An estimate from the
-/// structs' sizes (not measured per request): a log record with eight short attributes
-/// decodes to several times its protobuf size, one with a long body to about its size; the budget counts it so that a request's charge
-/// covers what it holds.
-const DECODED_PER_BYTE: usize = 4;
+/// themselves. Measured (`calibration.rs`, peak heap of the decode per protobuf byte): logs
+/// with 40 B bodies and 12 attributes 3.6, with 4 KiB bodies 1.1, with 200 B bodies 2.0;
+/// spans with 10 attributes and an event 4.2; gauges/sums with 3 attributes per point 5.3;
+/// histograms 2.7; empty logs with 30 int attributes 3.3. Six covers them all. OTLP/JSON
+/// keeps about 1.2× its bytes once decoded, but its decode (through a `serde_json::Value`
+/// tree, in hexcovery-store) peaks at 8.5–21× for a moment: not covered by this factor.
+const DECODED_PER_BYTE: usize = 6;
+
+/// The share of the budget one org may hold at once: a quarter, but at least what one
+/// request of the largest size is charged, so a lone big request still runs.
+const ORG_SHARE_DIVISOR: usize = 4;
+
+/// What one request of `max_request_bytes` (uncompressed) may be charged in all: a gzip body
+/// of up to that size, its inflated form, and the decoded estimate.
+pub fn max_request_charge(max_request_bytes: usize) -> usize {
+    max_request_bytes.saturating_mul(2 + DECODED_PER_BYTE)
+}
 
 /// The server-wide bound on memory held by OTLP requests in flight (gRPC and HTTP share
-/// one). A semaphore of KiB: a request takes permits for its bytes as they are declared or
-/// arrive, never waits for them (over the budget it is answered 503 / Unavailable with
-/// `Retry-After`), and gives them back when it is dropped.
+/// one), with a cap per org. A semaphore of KiB: a request takes permits for its bytes as
+/// they are declared or arrive, never waits for them (over the budget, or over its org's
+/// share of it, it is answered 503 / Unavailable with `Retry-After`), and gives them back
+/// when it is dropped. The org's share leaves room for other orgs whatever one org sends.
 #[derive(Clone)]
 pub struct Budget {
     permits: Arc<Semaphore>,
     total_kib: usize,
+    /// KiB each org with a request in flight holds.
+    held_by_org: Arc<Mutex<HashMap<Uuid, usize>>>,
 }
 
 impl Budget {
@@ -41,13 +59,27 @@ impl Budget {
         Self {
             permits: Arc::new(Semaphore::new(total_kib)),
             total_kib,
+            held_by_org: Arc::default(),
         }
     }
 
-    /// A charge of nothing yet, for one request.
-    pub fn charge(&self) -> Charge {
+    /// The KiB one org may hold at once when requests are at most `max_request_bytes`
+    /// (uncompressed): a quarter of the budget, at least one such request's charge, at most
+    /// the whole budget.
+    fn org_share_kib(&self, max_request_bytes: usize) -> usize {
+        let one_request = max_request_charge(max_request_bytes).div_ceil(1024);
+        (self.total_kib / ORG_SHARE_DIVISOR)
+            .max(one_request)
+            .min(self.total_kib)
+    }
+
+    /// A charge of nothing yet, for one request of `org`, whose requests are at most
+    /// `max_request_bytes` (uncompressed).
+    pub fn charge(&self, org: Uuid, max_request_bytes: usize) -> Charge {
         Charge {
             budget: self.clone(),
+            org,
+            share_kib: self.org_share_kib(max_request_bytes),
             held: None,
             held_kib: 0,
         }
@@ -58,27 +90,53 @@ impl Budget {
     fn available_kib(&self) -> usize {
         self.permits.available_permits()
     }
+
+    /// KiB `org` holds (tests).
+    #[cfg(test)]
+    fn held_by(&self, org: Uuid) -> usize {
+        self.lock_orgs().get(&org).copied().unwrap_or(0)
+    }
+
+    fn lock_orgs(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, usize>> {
+        // Counts change in single statements: a panic elsewhere leaves them whole.
+        self.held_by_org.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 /// What one request holds of the [`Budget`]; released when dropped.
 pub struct Charge {
     budget: Budget,
+    org: Uuid,
+    share_kib: usize,
     held: Option<OwnedSemaphorePermit>,
     held_kib: usize,
 }
 
 impl Charge {
-    /// Holds `bytes` in all (never less than already held). A request larger than the whole
-    /// budget is charged the whole budget, so it runs alone rather than never.
+    /// Holds `bytes` in all (never less than already held). A request larger than its org's
+    /// share is charged the share, so it runs when the org has nothing else in flight rather
+    /// than never. Over the org's share: 503 for this org only; over the budget: 503.
     pub fn grow_to(&mut self, bytes: usize) -> Result<(), ApiError> {
-        let want = bytes.div_ceil(1024).min(self.budget.total_kib);
+        let want = bytes.div_ceil(1024).min(self.share_kib);
         if want <= self.held_kib {
             return Ok(());
         }
-        let more = u32::try_from(want - self.held_kib).map_err(|_| overloaded())?;
-        let permit = Arc::clone(&self.budget.permits)
-            .try_acquire_many_owned(more)
-            .map_err(|_| overloaded())?;
+        let more = want - self.held_kib;
+        let mut orgs = self.budget.lock_orgs();
+        let org_held = orgs.get(&self.org).copied().unwrap_or(0);
+        if org_held + more > self.share_kib {
+            return Err(org_share_spent(self.share_kib));
+        }
+        let permit = u32::try_from(more)
+            .ok()
+            .and_then(|more| {
+                Arc::clone(&self.budget.permits)
+                    .try_acquire_many_owned(more)
+                    .ok()
+            })
+            .ok_or_else(overloaded)?;
+        *orgs.entry(self.org).or_insert(0) += more;
+        drop(orgs);
         match &mut self.held {
             Some(held) => held.merge(permit),
             None => self.held = Some(permit),
@@ -92,6 +150,36 @@ impl Charge {
         let held = self.held_kib.saturating_mul(1024);
         self.grow_to(held.saturating_add(uncompressed.saturating_mul(DECODED_PER_BYTE)))
     }
+}
+
+impl Drop for Charge {
+    fn drop(&mut self) {
+        if self.held_kib == 0 {
+            return;
+        }
+        let mut orgs = self.budget.lock_orgs();
+        if let Some(held) = orgs.get_mut(&self.org) {
+            *held = held.saturating_sub(self.held_kib);
+            if *held == 0 {
+                orgs.remove(&self.org);
+            }
+        }
+        // The permits go back to the budget as `held` drops, after this.
+    }
+}
+
+/// 503 / Unavailable for one org: its requests in flight hold its share of the budget.
+fn org_share_spent(share_kib: usize) -> ApiError {
+    let mut error = ApiError::new(
+        ErrorClass::Unavailable,
+        "ingest_org_share_spent",
+        format!(
+            "this organization's requests in flight hold its share of the ingest budget ({} MiB); retry later, or send fewer requests at once",
+            share_kib.div_ceil(1024)
+        ),
+    );
+    error.retry_after_secs = Some(RETRY_AFTER_SECS);
+    error
 }
 
 /// 503 / Unavailable: the in-flight budget is spent.
@@ -191,21 +279,28 @@ pub async fn export(
 mod tests {
     use super::*;
 
+    /// Requests of at most 1 KiB: one is charged a few KiB at most, under any share here.
+    const SMALL: usize = 1 << 10;
+
     #[test]
     fn charges_hold_the_budget_until_dropped() {
         let budget = Budget::new(10 << 10);
-        let mut first = budget.charge();
+        let org = Uuid::now_v7();
+        // One org alone: its share is the whole budget when a request may be that large.
+        let mut first = budget.charge(org, 10 << 10);
         first.grow_to(6 << 10).unwrap();
         first.grow_to(4 << 10).unwrap();
         assert_eq!(budget.available_kib(), 4);
-        let mut second = budget.charge();
+        let mut second = budget.charge(Uuid::now_v7(), 10 << 10);
         let refused = second.grow_to(5 << 10).unwrap_err();
         assert_eq!(refused.retry_after_secs, Some(RETRY_AFTER_SECS));
+        assert_eq!(refused.code, "ingest_overloaded");
         assert_eq!(budget.available_kib(), 4, "a refused charge holds nothing");
         second.grow_to(4 << 10).unwrap();
         assert_eq!(budget.available_kib(), 0);
         drop(first);
         assert_eq!(budget.available_kib(), 6);
+        assert_eq!(budget.held_by(org), 0, "the org's count is given back");
         drop(second);
         assert_eq!(budget.available_kib(), 10);
     }
@@ -213,12 +308,63 @@ mod tests {
     #[test]
     fn a_request_larger_than_the_budget_runs_alone() {
         let budget = Budget::new(4 << 10);
-        let mut big = budget.charge();
+        let org = Uuid::now_v7();
+        let mut big = budget.charge(org, 100 << 20);
         big.grow_to(100 << 20).unwrap();
         assert_eq!(budget.available_kib(), 0);
-        assert!(budget.charge().grow_to(1).is_err());
+        assert!(budget.charge(org, 100 << 20).grow_to(1).is_err());
         drop(big);
-        budget.charge().grow_by_decoded(1 << 10).unwrap();
+        budget
+            .charge(org, 100 << 20)
+            .grow_by_decoded(1 << 10)
+            .unwrap();
         assert_eq!(budget.available_kib(), 4, "the charge above was dropped");
+    }
+
+    #[test]
+    fn one_org_holds_at_most_its_share_and_others_find_room() {
+        let budget = Budget::new(100 << 10);
+        let (greedy, other) = (Uuid::now_v7(), Uuid::now_v7());
+        assert_eq!(budget.org_share_kib(SMALL), 25, "a quarter");
+        let mut held = Vec::new();
+        for _ in 0..5 {
+            let mut charge = budget.charge(greedy, SMALL);
+            charge.grow_to(5 << 10).unwrap();
+            held.push(charge);
+        }
+        assert_eq!(budget.held_by(greedy), 25);
+        let refused = budget.charge(greedy, SMALL).grow_to(1).unwrap_err();
+        assert_eq!(refused.code, "ingest_org_share_spent");
+        assert_eq!(refused.retry_after_secs, Some(RETRY_AFTER_SECS));
+        assert_eq!(budget.held_by(greedy), 25, "a refused charge holds nothing");
+        // Growing a held charge past the share is refused too, and keeps what it held.
+        let refused = held[0].grow_to(6 << 10).unwrap_err();
+        assert_eq!(refused.code, "ingest_org_share_spent");
+        assert_eq!(budget.available_kib(), 75);
+        // Another org is admitted up to its own share.
+        let mut theirs = budget.charge(other, SMALL);
+        theirs.grow_to(25 << 10).unwrap();
+        assert_eq!(budget.held_by(other), 25);
+        held.pop();
+        budget.charge(greedy, SMALL).grow_to(5 << 10).unwrap();
+        drop(held);
+        drop(theirs);
+        assert_eq!(budget.available_kib(), 100);
+        assert_eq!((budget.held_by(greedy), budget.held_by(other)), (0, 0));
+    }
+
+    #[test]
+    fn an_org_share_covers_at_least_one_largest_request() {
+        let budget = Budget::new(400 << 20);
+        // 16 MiB requests: a quarter (100 MiB) would not hold one, so the share is one.
+        let share = budget.org_share_kib(16 << 20);
+        assert_eq!(share, max_request_charge(16 << 20) >> 10);
+        let org = Uuid::now_v7();
+        let mut lone = budget.charge(org, 16 << 20);
+        lone.grow_to(16 << 20).unwrap();
+        lone.grow_by_decoded(16 << 20).unwrap();
+        assert!(budget.held_by(org) <= share);
+        // Never more than the whole budget.
+        assert_eq!(Budget::new(4 << 20).org_share_kib(16 << 20), 4 << 10);
     }
 }
