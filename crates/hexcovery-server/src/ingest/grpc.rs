@@ -49,9 +49,11 @@ struct Admitted {
 impl OtlpGrpc {
     async fn export(
         &self,
+        metadata: tonic::metadata::MetadataMap,
         extensions: &tonic::Extensions,
         request: ExportRequest,
     ) -> Result<IngestReport, Status> {
+        let batch_id = super::batch_id(&metadata.into_headers()).map_err(super::status)?;
         let admitted = extensions.get::<Admitted>().ok_or_else(|| {
             super::status(ApiError::internal(anyhow::anyhow!(
                 "an OTLP/gRPC request reached its service without passing the gate"
@@ -64,9 +66,16 @@ impl OtlpGrpc {
             .unwrap_or_else(|e| e.into_inner())
             .grow_by_decoded(size)
             .map_err(super::status)?;
-        super::export(&self.state, admitted.key.org_id, &request, None, size)
-            .await
-            .map_err(super::status)
+        super::export(
+            &self.state,
+            admitted.key.org_id,
+            &request,
+            None,
+            size,
+            batch_id.as_deref(),
+        )
+        .await
+        .map_err(super::status)
     }
 }
 
@@ -85,8 +94,9 @@ impl LogsService for OtlpGrpc {
         &self,
         request: Request<ExportLogsServiceRequest>,
     ) -> Result<Response<ExportLogsServiceResponse>, Status> {
-        let (_, extensions, message) = request.into_parts();
-        let report = OtlpGrpc::export(self, &extensions, ExportRequest::Logs(message)).await?;
+        let (metadata, extensions, message) = request.into_parts();
+        let report =
+            OtlpGrpc::export(self, metadata, &extensions, ExportRequest::Logs(message)).await?;
         Ok(Response::new(ExportLogsServiceResponse {
             partial_success: rejected(&report).map(|(n, m)| ExportLogsPartialSuccess {
                 rejected_log_records: n,
@@ -102,8 +112,9 @@ impl TraceService for OtlpGrpc {
         &self,
         request: Request<ExportTraceServiceRequest>,
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        let (_, extensions, message) = request.into_parts();
-        let report = OtlpGrpc::export(self, &extensions, ExportRequest::Traces(message)).await?;
+        let (metadata, extensions, message) = request.into_parts();
+        let report =
+            OtlpGrpc::export(self, metadata, &extensions, ExportRequest::Traces(message)).await?;
         Ok(Response::new(ExportTraceServiceResponse {
             partial_success: rejected(&report).map(|(n, m)| ExportTracePartialSuccess {
                 rejected_spans: n,
@@ -119,8 +130,9 @@ impl MetricsService for OtlpGrpc {
         &self,
         request: Request<ExportMetricsServiceRequest>,
     ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
-        let (_, extensions, message) = request.into_parts();
-        let report = OtlpGrpc::export(self, &extensions, ExportRequest::Metrics(message)).await?;
+        let (metadata, extensions, message) = request.into_parts();
+        let report =
+            OtlpGrpc::export(self, metadata, &extensions, ExportRequest::Metrics(message)).await?;
         Ok(Response::new(ExportMetricsServiceResponse {
             partial_success: rejected(&report).map(|(n, m)| ExportMetricsPartialSuccess {
                 rejected_data_points: n,

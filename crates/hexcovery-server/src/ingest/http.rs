@@ -218,6 +218,7 @@ async fn export(state: AppState, budget: Budget, request: Request, signal: Signa
         let key = authenticate_ingest(&state, &headers).await?;
         let encoding = media_type(&headers)?;
         let gzip = content_encoding(&headers)?;
+        let batch_id = super::batch_id(&headers)?;
         let mut charge = budget.charge(key.org_id, limit);
         if let Some(declared) = headers
             .get(header::CONTENT_LENGTH)
@@ -244,7 +245,15 @@ async fn export(state: AppState, budget: Budget, request: Request, signal: Signa
         }
         .map_err(|e| ApiError::bad_request("invalid_otlp", e.0))?;
         let wire = (encoding == Encoding::Protobuf).then(|| body.clone());
-        let report = super::export(&state, key.org_id, &request, wire, body.len()).await?;
+        let report = super::export(
+            &state,
+            key.org_id,
+            &request,
+            wire,
+            body.len(),
+            batch_id.as_deref(),
+        )
+        .await?;
         drop(charge);
         Ok::<_, ApiError>(success(&report, encoding))
     }

@@ -232,18 +232,59 @@ pub fn status(error: ApiError) -> tonic::Status {
     status
 }
 
+/// The header (gRPC metadata key) naming a request's batch, for exactly-once delivery.
+pub const BATCH_ID_HEADER: &str = "x-hexcovery-batch-id";
+
+/// Longest batch id accepted.
+const MAX_BATCH_ID_BYTES: usize = 128;
+
+/// The request's batch id, if it sent one: 1–128 visible ASCII characters (`!` to `~`).
+/// Anything else is refused before the body is read, so nothing is stored.
+pub fn batch_id(headers: &axum::http::HeaderMap) -> Result<Option<String>, ApiError> {
+    let mut values = headers.get_all(BATCH_ID_HEADER).iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    let invalid = |what: &str| {
+        ApiError::bad_request(
+            "invalid_batch_id",
+            format!(
+                "{BATCH_ID_HEADER} {what}; it must be 1 to {MAX_BATCH_ID_BYTES} visible ASCII characters (no spaces), the same for every retry of a batch"
+            ),
+        )
+    };
+    if values.next().is_some() {
+        return Err(invalid("is given more than once"));
+    }
+    let bytes = value.as_bytes();
+    if bytes.is_empty() {
+        return Err(invalid("is empty"));
+    }
+    if bytes.len() > MAX_BATCH_ID_BYTES {
+        return Err(invalid(&format!("is {} bytes long", bytes.len())));
+    }
+    if let Some(at) = bytes.iter().position(|b| !(0x21..=0x7e).contains(b)) {
+        return Err(invalid(&format!(
+            "has a character not allowed at byte {at}"
+        )));
+    }
+    Ok(Some(String::from_utf8_lossy(bytes).into_owned()))
+}
+
 /// Stores one export request for `org` and counts it: `payload_bytes` is its uncompressed
-/// size as received.
+/// size as received. A request whose `batch_id` the org stored before is acknowledged
+/// without being stored or counted again.
 pub async fn export(
     state: &AppState,
     org: Uuid,
     request: &ExportRequest,
     wire_bytes: Option<Bytes>,
     payload_bytes: usize,
+    batch_id: Option<&str>,
 ) -> Result<IngestReport, ApiError> {
     let report = state
         .telemetry
-        .ingest(org, request, wire_bytes)
+        .ingest_batch(org, request, wire_bytes, batch_id)
         .await
         .map_err(|e| match e {
             IngestError::Overloaded { retry_after_secs } => {
@@ -267,7 +308,7 @@ pub async fn export(
                 error
             }
         })?;
-    if report.accepted > 0 {
+    if report.accepted > 0 && !report.duplicate {
         state
             .usage
             .record(org, report.signal, report.accepted, payload_bytes as u64);
@@ -278,6 +319,31 @@ pub async fn export(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn batch_ids_are_visible_ascii_up_to_128_bytes() {
+        let with = |values: &[&[u8]]| {
+            let mut headers = axum::http::HeaderMap::new();
+            for v in values {
+                headers.append(
+                    BATCH_ID_HEADER,
+                    axum::http::HeaderValue::from_bytes(v).unwrap(),
+                );
+            }
+            batch_id(&headers)
+        };
+        assert_eq!(with(&[]).unwrap(), None);
+        assert_eq!(
+            with(&[b"web-1:0000042"]).unwrap().as_deref(),
+            Some("web-1:0000042")
+        );
+        assert!(with(&[&[b'a'; 128]]).unwrap().is_some());
+        for bad in [&b""[..], &[b'a'; 129], b"a b", b"tab\there", "é".as_bytes()] {
+            let error = with(&[bad]).unwrap_err();
+            assert_eq!(error.code, "invalid_batch_id", "{bad:?}");
+        }
+        assert!(with(&[b"a", b"b"]).is_err(), "two ids");
+    }
 
     /// Requests of at most 1 KiB: one is charged a few KiB at most, under any share here.
     const SMALL: usize = 1 << 10;
