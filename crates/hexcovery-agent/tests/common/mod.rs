@@ -14,9 +14,14 @@ use std::time::{Duration, Instant};
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
-/// The server binary: beside the agent's in the same target directory, built if missing
-/// (`cargo nextest run --workspace` builds it; `-p hexcovery-agent` alone does not).
+/// The server binary: `HEXCOVERY_SERVER_BIN`, else beside the agent's in the same target
+/// directory, built if missing (`cargo nextest run --workspace` builds it; `-p
+/// hexcovery-agent` alone does not).
 fn server_binary() -> PathBuf {
+    // A server built elsewhere (another target directory) may be named.
+    if let Some(path) = std::env::var_os("HEXCOVERY_SERVER_BIN") {
+        return PathBuf::from(path);
+    }
     static BUILT: Mutex<bool> = Mutex::new(false);
     let agent = PathBuf::from(env!("CARGO_BIN_EXE_hexcovery-agent"));
     let path = agent.with_file_name("hexcovery");
@@ -458,4 +463,89 @@ pub fn numbered(tag: &str, from: usize, count: usize) -> Vec<String> {
 /// The logs group TOML for `glob` (absolute) and `service`, read from the beginning.
 pub fn logs(glob: &str, service: &str) -> String {
     format!("[[logs]]\ninclude = [\"{glob}\"]\nstart_at = \"beginning\"\nservice = \"{service}\"\n")
+}
+
+/// Whether the server stores a repeated `x-hexcovery-batch-id` once (the server side of
+/// issue #14). Two exports of one request under one batch id, then a count.
+pub async fn server_dedups(server: &Server, org: &Org) -> bool {
+    use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+    use opentelemetry_proto::tonic::collector::logs::v1::logs_service_client::LogsServiceClient;
+    use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+    use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+    use opentelemetry_proto::tonic::resource::v1::Resource;
+    let string = |s: &str| {
+        Some(AnyValue {
+            value: Some(any_value::Value::StringValue(s.into())),
+        })
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    let request = ExportLogsServiceRequest {
+        resource_logs: vec![ResourceLogs {
+            resource: Some(Resource {
+                attributes: vec![KeyValue {
+                    key: "service.name".into(),
+                    value: string("dedup-probe"),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }),
+            scope_logs: vec![ScopeLogs {
+                log_records: vec![LogRecord {
+                    time_unix_nano: now,
+                    body: string("probe"),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    };
+    let mut client = LogsServiceClient::connect(server.endpoint()).await.unwrap();
+    let id = uuid::Uuid::now_v7().to_string();
+    for _ in 0..2 {
+        let mut r = tonic::Request::new(request.clone());
+        r.metadata_mut()
+            .insert("x-api-key", org.key.parse().unwrap());
+        r.metadata_mut()
+            .insert("x-hexcovery-batch-id", id.parse().unwrap());
+        client.export(r).await.expect("the probe is stored");
+    }
+    let stored = org.counts("dedup-probe").await.map_or(0, |(n, _)| n);
+    eprintln!("server deduplicates batch ids: {}", stored == 1);
+    stored == 1
+}
+
+impl Org {
+    /// Exactly once when the server deduplicates batch ids; without that (issue #14's server
+    /// side not there yet) every line at least once, the duplicates reported.
+    pub async fn expect_delivered(
+        &self,
+        dedup: bool,
+        service: &str,
+        expected: u64,
+        within: Duration,
+    ) {
+        if dedup {
+            return self.expect_exactly_once(service, expected, within).await;
+        }
+        let deadline = Instant::now() + within;
+        loop {
+            let (n, distinct) = self.counts(service).await.unwrap_or((0, 0));
+            if distinct >= expected || Instant::now() > deadline {
+                assert_eq!(
+                    distinct, expected,
+                    "{service}: distinct lines stored vs written"
+                );
+                eprintln!(
+                    "{service}: every line stored; {} duplicates (the server does not deduplicate batch ids)",
+                    n - distinct
+                );
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
 }
