@@ -771,14 +771,18 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(error, QueryError::Busy(_)), "{error:?}");
-        // …while a person's query runs at once, and people may take every other slot.
+        // …while a person's query runs at once, and people may take the other slots: the
+        // org one (it holds at most all but one), another org the last.
         let answer = engine
             .run(&store, org, &count_logs(), Utc::now())
             .await
             .unwrap();
         assert_eq!(answer.rows, vec![vec![Value::from(0)]]);
         let third = engine.slots.acquire(org, Priority::Interactive).await;
-        let fourth = engine.slots.acquire(org, Priority::Interactive).await;
+        let fourth = engine
+            .slots
+            .acquire(Uuid::now_v7(), Priority::Interactive)
+            .await;
         assert_eq!(engine.slots.free(), 0);
         drop((first, third));
         // Freed slots serve both again.

@@ -1,11 +1,11 @@
 //! Calibration of [`super::DECODED_PER_BYTE`]: decodes representative OTLP requests under a
 //! counting global allocator (per thread, so tests running beside it do not count) and
 //! prints the peak heap a decode takes per byte of its wire form, and what the decoded
-//! request keeps, for protobuf and OTLP/JSON; fails if a representative shape's protobuf
+//! request keeps, for protobuf and OTLP/JSON; fails if a representative shape's protobuf (or any shape's JSON)
 //! decode exceeds the factor. Run with
 //! `cargo nextest run -p hexcovery-server calibration --no-capture` to see the table.
 
-use super::DECODED_PER_BYTE;
+use super::{DECODED_PER_BYTE, DECODED_PER_JSON_BYTE};
 use hexcovery_store::{ExportRequest, Signal};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
@@ -335,13 +335,15 @@ fn decoded_requests_stay_within_the_charged_factor() {
             wire.len(),
             body.len()
         );
-        // JSON's transient `Value` tree (hexcovery-store) is printed, not held to the factor.
         if representative && pb_peak > DECODED_PER_BYTE as f64 {
             over.push(format!("{name}: protobuf {pb_peak:.2}"));
+        }
+        if js_peak > DECODED_PER_JSON_BYTE as f64 {
+            over.push(format!("{name}: OTLP/JSON {js_peak:.2}"));
         }
     }
     assert!(
         over.is_empty(),
-        "decoded requests take more than {DECODED_PER_BYTE}× their bytes: {over:?}"
+        "decoded requests take more than {DECODED_PER_BYTE}× (protobuf) or {DECODED_PER_JSON_BYTE}× (JSON) their bytes: {over:?}"
     );
 }

@@ -238,7 +238,10 @@ async fn export(state: AppState, budget: Budget, request: Request, signal: Signa
         } else {
             body
         };
-        charge.grow_by_decoded(body.len())?;
+        match encoding {
+            Encoding::Protobuf => charge.grow_by_decoded(body.len())?,
+            Encoding::Json => charge.grow_by_decoded_json(body.len())?,
+        }
         let request = match encoding {
             Encoding::Protobuf => ExportRequest::decode_protobuf(signal, &body),
             Encoding::Json => ExportRequest::decode_json(signal, &body),
