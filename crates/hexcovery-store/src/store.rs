@@ -493,14 +493,28 @@ impl TelemetryStore {
                 seq
             })
             .context("appending to the write-ahead log")?;
-        tables
-            .wal
-            .sync(seq)
+        let Some(claim) = claim else {
+            tables
+                .wal
+                .sync(seq)
+                .await
+                .context("syncing the write-ahead log")?;
+            return Ok(report);
+        };
+        // The record is in the log now and will be stored whatever happens to this request:
+        // its batch id must be remembered even if the caller goes away (a client killed
+        // mid-request drops this future). So the sync and the marking run on their own task.
+        let synced = tokio::spawn(async move {
+            let result = tables.wal.sync(seq).await;
+            if result.is_ok() {
+                claim.stored(ingest_time);
+            }
+            result
+        });
+        synced
             .await
+            .context("syncing the write-ahead log")?
             .context("syncing the write-ahead log")?;
-        if let Some(claim) = claim {
-            claim.stored(ingest_time);
-        }
         Ok(report)
     }
 
