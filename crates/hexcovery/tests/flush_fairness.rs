@@ -16,14 +16,6 @@ use std::time::{Duration, Instant};
 /// Hours of A's retention each of its requests covers (30 days, less a margin).
 const HOURS: i64 = 29 * 24;
 
-fn records(bodies: &[(chrono::DateTime<chrono::Utc>, String)]) -> Value {
-    json!({"resourceLogs": [{"resource": otlp::resource("api", "web-1"),
-        "scopeLogs": [{"logRecords": bodies.iter().map(|(at, body)| json!({
-            "timeUnixNano": at.timestamp_nanos_opt().unwrap().to_string(),
-            "severityText": "INFO", "body": {"stringValue": body}
-        })).collect::<Vec<_>>()}]}]})
-}
-
 /// Posts OTLP/HTTP logs; returns the status and how long the acknowledgement took.
 async fn post(
     http: &reqwest::Client,
@@ -79,7 +71,7 @@ async fn steady(
 ) -> Vec<Duration> {
     let mut latencies = Vec::with_capacity(n);
     for i in 0..n {
-        let body = records(&[(chrono::Utc::now(), format!("{label} {i}"))]);
+        let body = otlp::log_records(&[(chrono::Utc::now(), format!("{label} {i}"))]);
         let (status, took) = post(http, server, key, &body).await;
         assert_eq!(status, 200, "B's request {label} {i} was refused");
         latencies.push(took);
@@ -110,7 +102,7 @@ async fn an_org_spreading_rows_over_every_hour_leaves_another_orgs_acks_and_flus
             let mut n = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 let now = chrono::Utc::now();
-                let body = records(
+                let body = otlp::log_records(
                     &(0..HOURS)
                         .map(|h| {
                             (

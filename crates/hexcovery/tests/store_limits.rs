@@ -10,17 +10,6 @@ use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-fn nanos(at: chrono::DateTime<chrono::Utc>) -> String {
-    at.timestamp_nanos_opt().unwrap().to_string()
-}
-
-fn log_records(records: &[(chrono::DateTime<chrono::Utc>, &str)]) -> Value {
-    json!({"resourceLogs": [{"resource": otlp::resource("api", "web-1"),
-        "scopeLogs": [{"logRecords": records.iter().map(|(at, body)| json!({
-            "timeUnixNano": nanos(*at), "severityText": "INFO", "body": {"stringValue": body}
-        })).collect::<Vec<_>>()}]}]})
-}
-
 async fn post_logs(server: &TestServer, key: &str, body: &Value) -> Value {
     let response = reqwest::Client::new()
         .post(format!("{}/v1/logs", server.otlp_http))
@@ -64,7 +53,7 @@ async fn records_outside_retention_or_too_far_ahead_are_rejected_one_by_one() {
     let (_, key) = api.create_key(&admin, "agent").await;
     let now = chrono::Utc::now();
     let day = chrono::TimeDelta::days(1);
-    let body = log_records(&[
+    let body = otlp::log_records(&[
         (now - day * 730, "two years old"),
         (now - day, "yesterday"),
         (now + day * 2, "two days ahead"),
@@ -89,7 +78,7 @@ async fn records_outside_retention_or_too_far_ahead_are_rejected_one_by_one() {
     assert_eq!(bodies(&api, &key).await, expected);
 
     // A request wholly outside is answered (nothing stored), not refused.
-    let far = log_records(&[(now - day * 730, "still too old")]);
+    let far = otlp::log_records(&[(now - day * 730, "still too old")]);
     let answer = post_logs(&server, &key, &far).await;
     assert_eq!(
         answer["partialSuccess"]["rejectedLogRecords"], 1,
@@ -144,10 +133,15 @@ async fn a_segment_overwritten_in_the_middle_loses_only_the_damaged_records() {
     // One request (one log record) per body; each answered 200 is acknowledged.
     let sent: Vec<String> = (0..300).map(|i| format!("record-{i:04}")).collect();
     for body in &sent {
-        let answer = post_logs(&server, &key, &log_records(&[(now, body)])).await;
+        let answer = post_logs(&server, &key, &otlp::log_records(&[(now, body)])).await;
         assert!(answer.get("partialSuccess").is_none(), "{answer}");
     }
-    post_logs(&server, &other_key, &log_records(&[(now, "bystander")])).await;
+    post_logs(
+        &server,
+        &other_key,
+        &otlp::log_records(&[(now, "bystander")]),
+    )
+    .await;
     server.kill();
 
     let segment = newest_segment(dir.path(), &admin.org_id);
@@ -211,7 +205,7 @@ async fn a_segment_overwritten_in_the_middle_loses_only_the_damaged_records() {
     );
     assert!(server.log_contains(&admin.org_id).await);
     // Ingest continues for the org, and numbering after the recovered records holds.
-    let answer = post_logs(&server, &key, &log_records(&[(now, "after restart")])).await;
+    let answer = post_logs(&server, &key, &otlp::log_records(&[(now, "after restart")])).await;
     assert!(answer.get("partialSuccess").is_none(), "{answer}");
     let mut expected = intact.clone();
     expected.insert("after restart".into());
@@ -230,8 +224,13 @@ async fn an_org_that_cannot_load_is_named_by_readyz_while_others_serve() {
     let fine = api.signup("fine").await;
     let (_, fine_key) = api.create_key(&fine, "agent").await;
     let now = chrono::Utc::now();
-    post_logs(&server, &broken_key, &log_records(&[(now, "lost for now")])).await;
-    post_logs(&server, &fine_key, &log_records(&[(now, "before")])).await;
+    post_logs(
+        &server,
+        &broken_key,
+        &otlp::log_records(&[(now, "lost for now")]),
+    )
+    .await;
+    post_logs(&server, &fine_key, &otlp::log_records(&[(now, "before")])).await;
     // SIGTERM flushes every buffer to Parquet, so each org has a manifest: here, one commit
     // in its manifest log.
     assert!(server.terminate().success());
@@ -263,7 +262,7 @@ async fn an_org_that_cannot_load_is_named_by_readyz_while_others_serve() {
             .len(),
         1
     );
-    post_logs(&server, &fine_key, &log_records(&[(now, "after")])).await;
+    post_logs(&server, &fine_key, &otlp::log_records(&[(now, "after")])).await;
     assert_eq!(
         bodies(&api, &fine_key).await,
         BTreeSet::from(["before".to_string(), "after".to_string()])
@@ -278,7 +277,12 @@ async fn a_changed_retention_moves_the_window_at_once() {
     let admin = api.signup("keeper").await;
     let (_, key) = api.create_key(&admin, "agent").await;
     let old = chrono::Utc::now() - chrono::TimeDelta::days(60);
-    let refused = post_logs(&server, &key, &log_records(&[(old, "sixty days old")])).await;
+    let refused = post_logs(
+        &server,
+        &key,
+        &otlp::log_records(&[(old, "sixty days old")]),
+    )
+    .await;
     assert_eq!(
         refused["partialSuccess"]["rejectedLogRecords"], 1,
         "{refused}"
@@ -286,7 +290,12 @@ async fn a_changed_retention_moves_the_window_at_once() {
     api.patch("/api/v1/org", &admin.jwt(), json!({ "retention_days": 90 }))
         .await
         .expect(200);
-    let answer = post_logs(&server, &key, &log_records(&[(old, "sixty days old")])).await;
+    let answer = post_logs(
+        &server,
+        &key,
+        &otlp::log_records(&[(old, "sixty days old")]),
+    )
+    .await;
     assert!(answer.get("partialSuccess").is_none(), "{answer}");
 }
 
@@ -304,7 +313,7 @@ async fn repair_lists_damage_and_quarantines_it() {
     let now = chrono::Utc::now();
     let sent: Vec<String> = (0..100).map(|i| format!("line-{i:03}")).collect();
     for body in &sent {
-        post_logs(&server, &key, &log_records(&[(now, body)])).await;
+        post_logs(&server, &key, &otlp::log_records(&[(now, body)])).await;
     }
     server.kill();
     let segment = newest_segment(dir.path(), &admin.org_id);

@@ -5,6 +5,15 @@ use super::TestServer;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
+/// An OTLP/JSON logs body of service `api` on `web-1`: one INFO record per (time, body).
+pub fn log_records(records: &[(DateTime<Utc>, impl AsRef<str>)]) -> Value {
+    json!({"resourceLogs": [{"resource": resource("api", "web-1"),
+        "scopeLogs": [{"logRecords": records.iter().map(|(at, body)| json!({
+            "timeUnixNano": at.timestamp_nanos_opt().unwrap().to_string(),
+            "severityText": "INFO", "body": {"stringValue": body.as_ref()}
+        })).collect::<Vec<_>>()}]}]})
+}
+
 pub fn resource(service: &str, host: &str) -> Value {
     json!({"attributes": [
         {"key": "service.name", "value": {"stringValue": service}},
