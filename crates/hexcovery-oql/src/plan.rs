@@ -19,7 +19,16 @@ use datafusion::logical_expr::{
     Expr, LogicalPlan, LogicalPlanBuilder, SortExpr, TableSource, cast, ident, lit, not, try_cast,
     when,
 };
+use std::collections::BTreeSet;
 use std::sync::Arc;
+
+/// The column a table may offer for one value of a map — `attributes['http.route']` — when
+/// its storage keeps that value apart (the store's promoted columns). A plan reads it in
+/// place of taking the value out of the whole map; a table that has no such column is read
+/// the slow way.
+pub fn map_value_column(map: &str, key: &str) -> String {
+    format!("{map}['{key}']")
+}
 
 /// Why a plan could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -52,17 +61,29 @@ pub fn plan(query: &Query, source: Arc<dyn TableSource>) -> Result<LogicalPlan, 
     let in_range = ident(TIMESTAMP)
         .gt_eq(timestamp_literal(query.from))
         .and(ident(TIMESTAMP).lt(timestamp_literal(query.to)));
+    // Map-value columns the source offers. After a pivot, maps are the pivot's group keys and
+    // no such column exists.
+    let map_columns: Arc<BTreeSet<String>> = Arc::new(match &query.table.kind {
+        TableKind::MetricNamespace { .. } => BTreeSet::new(),
+        _ => source
+            .schema()
+            .fields()
+            .iter()
+            .filter(|f| f.name().ends_with("']"))
+            .map(|f| f.name().clone())
+            .collect(),
+    });
     let mut builder =
         LogicalPlanBuilder::scan(TableReference::bare(scanned), source, None)?.filter(in_range)?;
     if let TableKind::MetricNamespace { metrics, .. } = &query.table.kind {
         builder = pivot(builder, metrics, &referenced_columns(query))?;
     }
     if let Some(filter) = &query.filter {
-        builder = builder.filter(Lower::rows().expr(filter)?)?;
+        builder = builder.filter(Lower::rows(&map_columns).expr(filter)?)?;
     }
-    let mut lower = Lower::rows();
+    let mut lower = Lower::rows(&map_columns);
     if query.aggregate {
-        lower = Lower::groups(&query.group_by)?;
+        lower = Lower::groups(&map_columns, &query.group_by)?;
         // Lowering every post-aggregate expression first collects the aggregates they use.
         let having = query.having.as_ref().map(|h| lower.expr(h)).transpose()?;
         let items = query
@@ -234,18 +255,21 @@ struct Lower {
     /// Group keys: their shape and their expression over the input rows.
     groups: Option<Vec<(RExpr, Expr)>>,
     aggregates: Vec<(RExpr, Expr)>,
+    /// The source's map-value columns ([`map_value_column`]).
+    map_columns: Arc<BTreeSet<String>>,
 }
 
 impl Lower {
-    fn rows() -> Self {
+    fn rows(map_columns: &Arc<BTreeSet<String>>) -> Self {
         Self {
             groups: None,
             aggregates: Vec::new(),
+            map_columns: map_columns.clone(),
         }
     }
 
-    fn groups(keys: &[RExpr]) -> Result<Self, PlanError> {
-        let mut rows = Self::rows();
+    fn groups(map_columns: &Arc<BTreeSet<String>>, keys: &[RExpr]) -> Result<Self, PlanError> {
+        let mut rows = Self::rows(map_columns);
         let mut groups = Vec::with_capacity(keys.len());
         for key in keys {
             let expr = rows.expr(key)?;
@@ -256,6 +280,7 @@ impl Lower {
         Ok(Self {
             groups: Some(groups),
             aggregates: Vec::new(),
+            map_columns: map_columns.clone(),
         })
     }
 
@@ -285,7 +310,7 @@ impl Lower {
                 if let Some(i) = self.aggregates.iter().position(|(k, _)| same(k, e)) {
                     return Ok(ident(format!("a{i}")));
                 }
-                let expr = Lower::rows().aggregate(*func, arg.as_deref())?;
+                let expr = Lower::rows(&self.map_columns).aggregate(*func, arg.as_deref())?;
                 self.aggregates.push((e.clone(), expr));
                 return Ok(ident(format!("a{}", self.aggregates.len() - 1)));
             }
@@ -293,7 +318,12 @@ impl Lower {
         Ok(match &e.kind {
             RKind::Column(c) => ident(c),
             RKind::MapValue { column, key } => {
-                core::get_field().call(vec![ident(column), lit(key.clone())])
+                let name = map_value_column(column, key);
+                if self.map_columns.contains(&name) {
+                    ident(name)
+                } else {
+                    core::get_field().call(vec![ident(column), lit(key.clone())])
+                }
             }
             RKind::Literal(l) => literal(l),
             RKind::Unary(UnaryOp::Not, a) => not(self.expr(a)?),

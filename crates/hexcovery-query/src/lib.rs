@@ -9,12 +9,16 @@
 //! [`QueryEngine::check`] resolves a stored query without running it.
 //! No HTTP here: the server's `routes::dsl` maps [`QueryError`] to responses.
 
+mod profile;
 mod render;
 mod slots;
 mod stats;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use datafusion::error::DataFusionError;
+use datafusion::execution::cache::cache_manager::{
+    CacheManager, CacheManagerConfig, FileMetadataCache,
+};
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::logical_expr::LogicalPlanBuilder;
@@ -27,6 +31,7 @@ use hexcovery_oql::tables::org_tables;
 use hexcovery_oql::{Context, OqlError, Params, PlanError};
 use hexcovery_store::schema::{LOGS, METRICS, SPANS};
 use hexcovery_store::{Signal, TelemetryStore};
+use profile::Profile;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -281,7 +286,13 @@ pub struct QueryEngine {
     /// The slots, shared fairly between orgs; background work holds at most half.
     slots: slots::Slots,
     runtime: Arc<QueryRuntime>,
+    /// Parquet footers and page indexes, shared by every query's session (files never change
+    /// once written; their paths hold the org, and a query reads only its org's files).
+    metadata_cache: Arc<FileMetadataCache>,
 }
+
+/// How much parsed Parquet metadata the engine keeps: about a thousand files' worth.
+const METADATA_CACHE_BYTES: usize = 128 << 20;
 
 /// The runtime queries execute on. DataFusion operators are CPU-bound and may run for long
 /// stretches between yields; on the server's runtime they would hold the workers that accept
@@ -326,10 +337,14 @@ impl QueryEngine {
             .enable_all()
             .build()
             .map_err(|e| anyhow::anyhow!("starting the query runtime: {e}"))?;
+        let caches = CacheManager::try_new(
+            &CacheManagerConfig::default().with_metadata_cache_limit(METADATA_CACHE_BYTES),
+        )?;
         Ok(Self {
             limits: Arc::new(limits),
             slots,
             runtime: Arc::new(QueryRuntime(Some(runtime))),
+            metadata_cache: caches.get_file_metadata_cache(),
         })
     }
 
@@ -495,6 +510,7 @@ impl QueryEngine {
     ) -> Result<Answer, QueryError> {
         let text = request.text.as_str();
         let invalid = |error: OqlError| invalid(text, error);
+        let mut profile = Profile::start();
         let statement = hexcovery_oql::parse(text).map_err(invalid)?;
         let catalog = catalog(store, org).await?;
         let params = Params::new(request.params.clone());
@@ -519,6 +535,7 @@ impl QueryEngine {
             rebucket::bucket_by(&mut query, seconds).map_err(invalid)?;
         }
         let max_rows = request.row_limit.unwrap_or(self.limits.max_rows);
+        profile.mark("parse+resolve");
         let signal = match scanned_table(&query.table.kind) {
             "logs" => Signal::Logs,
             "spans" => Signal::Spans,
@@ -535,9 +552,20 @@ impl QueryEngine {
             .limit(0, Some(max_rows.saturating_add(1)))
             .and_then(LogicalPlanBuilder::build)
             .map_err(|e| QueryError::Internal(e.into()))?;
+        profile.mark("plan");
         let ctx = self.session(store)?;
-        let (physical, batches) = execute(&ctx, plan).await.map_err(|e| self.failure(e))?;
+        profile.mark("session");
+        let physical = physical_plan(&ctx, plan)
+            .await
+            .map_err(|e| self.failure(e))?;
+        profile.mark("physical");
+        let batches = datafusion::physical_plan::collect(physical.clone(), ctx.task_ctx())
+            .await
+            .map_err(|e| self.failure(e))?;
+        profile.mark("execute");
         let mut rows = render::rows(&batches)?;
+        profile.mark("render");
+        profile.finish(text, &physical);
         let truncated = rows.len() > max_rows;
         rows.truncate(max_rows);
         let names = query.items.iter().map(|i| i.name.clone());
@@ -566,6 +594,11 @@ impl QueryEngine {
             .with_memory_limit(self.limits.memory_bytes, 1.0)
             .with_disk_manager_builder(
                 DiskManagerBuilder::default().with_mode(DiskManagerMode::Disabled),
+            )
+            .with_cache_manager(
+                CacheManagerConfig::default()
+                    .with_file_metadata_cache(Some(self.metadata_cache.clone()))
+                    .with_metadata_cache_limit(METADATA_CACHE_BYTES),
             )
             .build_arc()
             .map_err(|e| QueryError::Internal(e.into()))?;
@@ -599,23 +632,14 @@ impl QueryEngine {
     }
 }
 
-async fn execute(
+async fn physical_plan(
     ctx: &SessionContext,
     plan: datafusion::logical_expr::LogicalPlan,
-) -> Result<
-    (
-        Arc<dyn datafusion::physical_plan::ExecutionPlan>,
-        Vec<datafusion::arrow::record_batch::RecordBatch>,
-    ),
-    DataFusionError,
-> {
-    let physical = ctx
-        .execute_logical_plan(plan)
+) -> Result<Arc<dyn datafusion::physical_plan::ExecutionPlan>, DataFusionError> {
+    ctx.execute_logical_plan(plan)
         .await?
         .create_physical_plan()
-        .await?;
-    let batches = datafusion::physical_plan::collect(physical.clone(), ctx.task_ctx()).await?;
-    Ok((physical, batches))
+        .await
 }
 
 /// An OQL error with the line and column of its span in `text`.

@@ -9,6 +9,7 @@ pub mod manifest;
 pub mod manifest_log;
 pub mod otlp;
 pub mod parquet_io;
+pub mod promote;
 pub mod query;
 pub mod repair;
 pub mod schema;

@@ -31,6 +31,10 @@ pub struct FileEntry {
     /// without opening files.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub metric_names: Vec<String>,
+    /// The map values the file keeps as columns of their own, by column name
+    /// (`attributes['http.route']`, see `promote`); none in files written before promotion.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub promoted: Vec<String>,
 }
 
 /// One commit: what it adds to and removes from the version before it.
@@ -112,6 +116,7 @@ mod tests {
             rows: 1,
             bytes: 1,
             metric_names: vec![],
+            promoted: vec![],
         };
         assert!(file.overlaps(None, None));
         assert!(file.overlaps(Some(20), None));
@@ -129,6 +134,7 @@ mod tests {
             rows: 1,
             bytes: 1,
             metric_names: vec![],
+            promoted: vec![],
         }
     }
 

@@ -201,6 +201,7 @@ mod tests {
             rows: 1,
             bytes: 1,
             metric_names: vec![],
+            promoted: vec![],
         }
     }
 

@@ -31,6 +31,8 @@ pub struct EncodedFile {
     pub rows: u64,
     /// For metrics files: the distinct metric names in the file (the org's metric catalog).
     pub metric_names: Vec<String>,
+    /// The map keys the file keeps as columns of their own (`promote::column_name`).
+    pub promoted: Vec<String>,
 }
 
 /// The distinct values of a metrics batch's `name` column; empty for other signals' rows.
@@ -145,12 +147,15 @@ fn encode(batch: &RecordBatch) -> anyhow::Result<Bytes> {
     Ok(Bytes::from(buffer))
 }
 
-/// Encodes rows as one sorted Parquet file per hour they fall in.
+/// Encodes rows of `signal`'s table as one sorted Parquet file per hour they fall in, each
+/// with its frequent map keys promoted to columns if `promote` and the signal allows.
 pub fn encode_partitions(
-    schema: &SchemaRef,
+    signal: crate::Signal,
     batches: &[RecordBatch],
+    promote: bool,
 ) -> anyhow::Result<Vec<EncodedFile>> {
-    let all = concat_batches(schema, batches)?;
+    let schema = crate::schema::for_signal(signal);
+    let all = concat_batches(&schema, batches)?;
     if all.num_rows() == 0 {
         return Ok(Vec::new());
     }
@@ -166,24 +171,33 @@ pub fn encode_partitions(
             arrow::compute::min(ts).unwrap_or(0),
             arrow::compute::max(ts).unwrap_or(0),
         );
+        let (stored, promoted) = if promote && signal.promotes_keys() {
+            crate::promote::promote(&part)?
+        } else {
+            (part.clone(), Vec::new())
+        };
         files.push(EncodedFile {
             partition: partition_name(hour),
-            bytes: encode(&part)?,
+            bytes: encode(&stored)?,
             min_ts,
             max_ts,
             rows: part.num_rows() as u64,
             metric_names: metric_names(&part),
+            promoted,
         });
     }
     Ok(files)
 }
 
-/// Reads every row of a Parquet file.
-pub fn decode(bytes: Bytes) -> anyhow::Result<Vec<RecordBatch>> {
+/// Reads every row of a Parquet file as rows of the table schema `table` (promoted columns
+/// merged back into their maps).
+pub fn decode(bytes: Bytes, table: &SchemaRef) -> anyhow::Result<Vec<RecordBatch>> {
     let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)?
         .with_batch_size(64 * 1024)
         .build()?;
-    Ok(reader.collect::<Result<Vec<_>, _>>()?)
+    reader
+        .map(|batch| Ok(crate::promote::demote(&batch?, table)?))
+        .collect()
 }
 
 /// Rows in a batch list (for tests and accounting).
@@ -233,7 +247,7 @@ mod tests {
         let hour = NANOS_PER_HOUR as u64;
         let base = 1_700_000_000 / 3_600 * hour; // an hour boundary
         let batch = logs_at(&[base + 5, base + hour + 1, base + 2, base + hour - 1]);
-        let files = encode_partitions(&crate::schema::LOGS, &[batch]).unwrap();
+        let files = encode_partitions(crate::Signal::Logs, &[batch], true).unwrap();
         assert_eq!(files.len(), 2);
         assert_eq!(files[0].rows, 3);
         assert_eq!(
@@ -242,11 +256,11 @@ mod tests {
         );
         assert_eq!(files[0].partition, "dt=2023-11-14/hour=22");
         assert_eq!(partition_day(&files[0].partition), "dt=2023-11-14");
-        let decoded = decode(files[1].bytes.clone()).unwrap();
+        let decoded = decode(files[1].bytes.clone(), &crate::schema::LOGS).unwrap();
         assert_eq!(row_count(&decoded), 1);
         assert!(same_schema(&decoded[0], &crate::schema::LOGS));
         // sorted by time within the file
-        let back = decode(files[0].bytes.clone()).unwrap();
+        let back = decode(files[0].bytes.clone(), &crate::schema::LOGS).unwrap();
         let ts: Vec<i64> = timestamps(&back[0]).values().to_vec();
         assert!(ts.windows(2).all(|w| w[0] <= w[1]));
     }
@@ -264,7 +278,7 @@ mod tests {
                 }
             }
         }
-        let files = encode_partitions(&crate::schema::LOGS, &[logs_at(&times)]).unwrap();
+        let files = encode_partitions(crate::Signal::Logs, &[logs_at(&times)], true).unwrap();
         assert_eq!(files.len(), 50);
         for (h, file) in files.iter().enumerate() {
             let start = base as i64 + h as i64 * NANOS_PER_HOUR;
@@ -272,7 +286,7 @@ mod tests {
             assert_eq!(file.rows, h as u64 % 3 + 1, "hour {h}");
             assert_eq!(file.min_ts, start);
             assert!(file.max_ts < start + NANOS_PER_HOUR);
-            let back = decode(file.bytes.clone()).unwrap();
+            let back = decode(file.bytes.clone(), &crate::schema::LOGS).unwrap();
             assert_eq!(row_count(&back), file.rows as usize);
         }
         assert_eq!(

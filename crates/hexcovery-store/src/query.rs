@@ -4,25 +4,32 @@
 //! each row exactly once even while flushes and compactions commit.
 
 use crate::manifest::FileEntry;
+use crate::promote;
 use crate::schema::TIMESTAMP;
 use crate::table::Snapshot;
-use arrow::datatypes::SchemaRef;
+use arrow::datatypes::{Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use async_trait::async_trait;
 use datafusion::catalog::{Session, TableProvider};
-use datafusion::common::{DFSchema, Result, ScalarValue};
+use datafusion::common::{Column, DFSchema, Result, ScalarValue};
 use datafusion::datasource::TableType;
 use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::memory::MemorySourceConfig;
+use datafusion::datasource::physical_plan::parquet::CachedParquetFileReaderFactory;
 use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder, ParquetSource};
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::execution::object_store::ObjectStoreUrl;
+use datafusion::functions::core::expr_fn::get_field;
+use datafusion::logical_expr::lit;
 use datafusion::logical_expr::utils::{conjunction, split_conjunction};
 use datafusion::logical_expr::{BinaryExpr, Expr, Operator, TableProviderFilterPushDown};
+use datafusion::physical_expr::projection::ProjectionExpr;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::empty::EmptyExec;
 use datafusion::physical_plan::filter::FilterExecBuilder;
+use datafusion::physical_plan::projection::ProjectionExec;
 use datafusion::physical_plan::union::UnionExec;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 /// The URL the telemetry object store is registered under in query sessions.
@@ -30,16 +37,35 @@ pub const STORE_URL: &str = "hexcovery://telemetry/";
 
 #[derive(Debug)]
 pub struct OrgTable {
+    /// The table's own columns, then one per promoted map value any file holds
+    /// (`attributes['http.route']`, see `promote`).
     schema: SchemaRef,
+    /// How many of `schema`'s columns are the table's own (the rest are promoted values).
+    own_columns: usize,
     files: Vec<FileEntry>,
     memory: Vec<RecordBatch>,
 }
 
 impl OrgTable {
     pub fn new(schema: SchemaRef, snapshot: Snapshot) -> Self {
+        let files = snapshot.manifest.files.clone();
+        let promoted: BTreeSet<&str> = files
+            .iter()
+            .flat_map(|f| f.promoted.iter().map(String::as_str))
+            .collect();
+        let own_columns = schema.fields().len();
+        let schema = if promoted.is_empty() {
+            schema
+        } else {
+            let mut fields: Vec<Field> =
+                schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+            fields.extend(promoted.into_iter().map(promote::field));
+            Arc::new(Schema::new(fields))
+        };
         Self {
             schema,
-            files: snapshot.manifest.files.clone(),
+            own_columns,
+            files,
             memory: snapshot.memory,
         }
     }
@@ -47,6 +73,13 @@ impl OrgTable {
     /// How many files a scan over `[from, to)` opens (pruning is observable in tests).
     pub fn files_for(&self, from: Option<i64>, to: Option<i64>) -> usize {
         self.files.iter().filter(|f| f.overlaps(from, to)).count()
+    }
+
+    /// The promoted map values some file holds, as column names.
+    pub fn promoted_columns(&self) -> impl Iterator<Item = &str> {
+        self.schema.fields()[self.own_columns..]
+            .iter()
+            .map(|f| f.name().as_str())
     }
 }
 
@@ -138,15 +171,25 @@ impl TableProvider for OrgTable {
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let (from, to) = timestamp_bounds(filters);
         let time_filter = conjunction(filters.iter().filter(|f| time_bound(f).is_some()).cloned());
-        // The predicate handed to Parquet prunes row groups and, where the session enables
-        // filter pushdown, filters rows while decoding; in files wholly inside the time range
-        // the time bounds would only cost work.
-        let prune = conjunction(filters.iter().cloned());
-        let prune_whole = conjunction(filters.iter().filter(|f| time_bound(f).is_none()).cloned());
+        let wanted: Vec<usize> = projection
+            .cloned()
+            .unwrap_or_else(|| (0..self.schema.fields().len()).collect());
+        // Files are read in groups of the same layout: which of the promoted columns this
+        // query touches they hold. Only those matter; with none touched, all files are one
+        // group and read as before promotion.
+        let touched = self.touched_promoted(&wanted);
         let inside =
             |min: i64, max: i64| from.is_none_or(|f| min >= f) && to.is_none_or(|t| max < t);
-        let (mut whole, mut straddling) = (Vec::new(), Vec::new());
+        let mut groups: BTreeMap<Vec<&str>, (Vec<PartitionedFile>, Vec<PartitionedFile>)> =
+            BTreeMap::new();
         for file in self.files.iter().filter(|f| f.overlaps(from, to)) {
+            let layout: Vec<&str> = file
+                .promoted
+                .iter()
+                .map(String::as_str)
+                .filter(|c| touched.contains(c))
+                .collect();
+            let (whole, straddling) = groups.entry(layout).or_default();
             let part = PartitionedFile::new(file.path.clone(), file.bytes);
             if time_filter.is_none() || inside(file.min_ts, file.max_ts) {
                 whole.push(part);
@@ -154,45 +197,183 @@ impl TableProvider for OrgTable {
                 straddling.push(part);
             }
         }
-        let wanted: Vec<usize> = projection
-            .cloned()
-            .unwrap_or_else(|| (0..self.schema.fields().len()).collect());
         let mut inputs: Vec<Arc<dyn ExecutionPlan>> = Vec::new();
-        if !whole.is_empty() {
-            inputs.push(self.parquet(state, whole, &wanted, prune_whole.as_ref(), limit)?);
-        }
-        let Some(time_filter) = time_filter else {
-            if !self.memory.is_empty() {
-                inputs.push(self.memory(&wanted, limit)?);
-            }
-            return self.union(inputs, &wanted);
-        };
-        // The rest reads `timestamp` too, keeps the rows in range, then drops it again.
         let timestamp = self.schema.index_of(TIMESTAMP)?;
         let mut with_time = wanted.clone();
         if !with_time.contains(&timestamp) {
             with_time.push(timestamp);
         }
+        // Rows from files wholly inside the range need no time check; the rest (files that
+        // straddle a bound, and the rows in memory) read `timestamp` too, keep the rows in
+        // range, then drop it again.
         let mut checked = Vec::new();
-        if !straddling.is_empty() {
-            checked.push(self.parquet(state, straddling, &with_time, prune.as_ref(), None)?);
+        for (layout, (whole, straddling)) in groups {
+            if !whole.is_empty() {
+                let source = Source::Files(whole, &layout);
+                inputs.push(self.source(state, source, &wanted, filters, limit, false)?);
+            }
+            if !straddling.is_empty() {
+                let source = Source::Files(straddling, &layout);
+                checked.push(self.source(state, source, &with_time, filters, None, true)?);
+            }
         }
         if !self.memory.is_empty() {
-            checked.push(self.memory(&with_time, None)?);
+            if time_filter.is_some() {
+                checked.push(self.source(
+                    state,
+                    Source::Memory,
+                    &with_time,
+                    filters,
+                    None,
+                    true,
+                )?);
+            } else {
+                inputs.push(self.source(state, Source::Memory, &wanted, filters, limit, false)?);
+            }
         }
-        let scanned_schema = DFSchema::try_from(self.schema.project(&with_time)?)?;
-        let predicate = state.create_physical_expr(time_filter, &scanned_schema)?;
-        for input in checked {
-            let filter = FilterExecBuilder::new(predicate.clone(), input)
-                .apply_projection(Some((0..wanted.len()).collect()))?
-                .build()?;
-            inputs.push(Arc::new(filter));
+        if let Some(time_filter) = time_filter {
+            let scanned_schema = DFSchema::try_from(self.schema.project(&with_time)?)?;
+            let predicate = state.create_physical_expr(time_filter, &scanned_schema)?;
+            for input in checked {
+                let filter = FilterExecBuilder::new(predicate.clone(), input)
+                    .apply_projection(Some((0..wanted.len()).collect()))?
+                    .build()?;
+                inputs.push(Arc::new(filter));
+            }
         }
         self.union(inputs, &wanted)
     }
 }
 
+/// Where a part of a scan reads its rows.
+enum Source<'a> {
+    /// Parquet files that all hold the promoted columns `layout` (of those the query touches).
+    Files(Vec<PartitionedFile>, &'a [&'a str]),
+    /// The rows not yet flushed: the table's own columns only.
+    Memory,
+}
+
 impl OrgTable {
+    /// The promoted columns a scan of `wanted` may read: the wanted ones, and every promoted
+    /// column of a map wanted whole (to merge back into it).
+    fn touched_promoted(&self, wanted: &[usize]) -> BTreeSet<&str> {
+        let wanted_maps: Vec<&str> = wanted
+            .iter()
+            .filter(|&&i| i < self.own_columns)
+            .map(|&i| self.schema.field(i).name().as_str())
+            .filter(|name| promote::MAPS.contains(name))
+            .collect();
+        self.promoted_columns()
+            .enumerate()
+            .filter(|(i, name)| {
+                wanted.contains(&(self.own_columns + i))
+                    || promote::parse_column_name(name)
+                        .is_some_and(|(m, _)| wanted_maps.contains(&m))
+            })
+            .map(|(_, name)| name)
+            .collect()
+    }
+
+    /// A plan reading the table columns `columns` (indices into `self.schema`) from `source`,
+    /// in that order; `bounds_checked` when a filter above checks the time range (so the
+    /// time bounds may prune row groups). A promoted column the source lacks is taken out of its map; a map is
+    /// merged back together with the source's promoted columns of it.
+    fn source(
+        &self,
+        state: &dyn Session,
+        source: Source<'_>,
+        columns: &[usize],
+        filters: &[Expr],
+        limit: Option<usize>,
+        bounds_checked: bool,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let layout: &[&str] = match &source {
+            Source::Files(_, layout) => layout,
+            Source::Memory => &[],
+        };
+        // What each output column is made of, over the columns read.
+        let mut read: Vec<usize> = Vec::new();
+        let mut read_index = |i: usize| match read.iter().position(|&r| r == i) {
+            Some(at) => at,
+            None => {
+                read.push(i);
+                read.len() - 1
+            }
+        };
+        let mut outputs: Vec<(String, Expr)> = Vec::with_capacity(columns.len());
+        let mut rewritten = false;
+        for &i in columns {
+            let name = self.schema.field(i).name().clone();
+            let at =
+                |index: usize| Expr::Column(Column::from_name(self.schema.field(index).name()));
+            let expr = if i >= self.own_columns && !layout.contains(&name.as_str()) {
+                let (map, key) =
+                    promote::parse_column_name(&name).expect("promoted columns are named so");
+                read_index(self.schema.index_of(map)?);
+                rewritten = true;
+                get_field(at(self.schema.index_of(map)?), key)
+            } else if promote::MAPS.contains(&name.as_str())
+                && layout
+                    .iter()
+                    .any(|c| promote::parse_column_name(c).is_some_and(|(m, _)| m == name))
+            {
+                read_index(i);
+                let mut args = vec![at(i)];
+                for column in layout
+                    .iter()
+                    .filter(|c| promote::parse_column_name(c).is_some_and(|(m, _)| m == name))
+                {
+                    let (_, key) = promote::parse_column_name(column).expect("checked");
+                    read_index(self.schema.index_of(column)?);
+                    args.push(lit(key));
+                    args.push(at(self.schema.index_of(column)?));
+                }
+                rewritten = true;
+                promote::MergePromoted::udf().call(args)
+            } else {
+                read_index(i);
+                at(i)
+            };
+            outputs.push((name, expr));
+        }
+        let scan = match source {
+            Source::Files(files, layout) => {
+                // Prune with the filters this layout can answer from statistics: a promoted
+                // column a file lacks reads as all-null, which would wrongly prune it.
+                let usable = filters.iter().filter(|f| {
+                    f.column_refs().iter().all(|c| {
+                        self.schema
+                            .index_of(&c.name)
+                            .is_ok_and(|i| i < self.own_columns)
+                            || layout.contains(&c.name.as_str())
+                    })
+                });
+                // In files wholly inside the time range the time bounds would only cost work.
+                let prune = conjunction(
+                    usable
+                        .filter(|f| bounds_checked || time_bound(f).is_none())
+                        .cloned(),
+                );
+                self.parquet(state, files, &read, prune.as_ref(), limit)?
+            }
+            Source::Memory => self.memory(&read, limit)?,
+        };
+        if !rewritten && read == columns {
+            return Ok(scan);
+        }
+        let read_schema = DFSchema::try_from(self.schema.project(&read)?)?;
+        let exprs = outputs
+            .into_iter()
+            .map(|(name, expr)| {
+                Ok(ProjectionExpr {
+                    expr: state.create_physical_expr(expr, &read_schema)?,
+                    alias: name,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Arc::new(ProjectionExec::try_new(exprs, scan)?))
+    }
+
     /// A scan of `files` reading the columns `columns` (table indices).
     fn parquet(
         &self,
@@ -202,26 +383,39 @@ impl OrgTable {
         prune: Option<&Expr>,
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
+        let url = ObjectStoreUrl::parse(STORE_URL)?;
+        // Footers and page indexes come from the session's metadata cache: files never
+        // change once written, and parsing dozens of footers per query would cost more than
+        // the rows.
+        let reader = CachedParquetFileReaderFactory::new(
+            state.runtime_env().object_store(&url)?,
+            state.runtime_env().cache_manager.get_file_metadata_cache(),
+        );
         let mut source = ParquetSource::new(self.schema.clone())
-            .with_table_parquet_options(state.table_options().parquet.clone());
+            .with_table_parquet_options(state.table_options().parquet.clone())
+            .with_parquet_file_reader_factory(Arc::new(reader));
         if let Some(predicate) = prune {
             let df_schema = DFSchema::try_from(self.schema.as_ref().clone())?;
             source =
                 source.with_predicate(state.create_physical_expr(predicate.clone(), &df_schema)?);
         }
-        let config =
-            FileScanConfigBuilder::new(ObjectStoreUrl::parse(STORE_URL)?, Arc::new(source))
-                .with_file_group(FileGroup::new(files))
-                .with_projection_indices(Some(columns.to_vec()))?
-                .with_limit(limit)
-                .build();
+        let config = FileScanConfigBuilder::new(url, Arc::new(source))
+            .with_file_group(FileGroup::new(files))
+            .with_projection_indices(Some(columns.to_vec()))?
+            .with_limit(limit)
+            .build();
         Ok(DataSourceExec::from_data_source(config))
     }
 
+    /// The rows in memory, reading the table columns `columns` (all of them the table's own).
     fn memory(&self, columns: &[usize], limit: Option<usize>) -> Result<Arc<dyn ExecutionPlan>> {
+        let own = Arc::new(
+            self.schema
+                .project(&(0..self.own_columns).collect::<Vec<_>>())?,
+        );
         let memory = MemorySourceConfig::try_new(
             std::slice::from_ref(&self.memory),
-            self.schema.clone(),
+            own,
             Some(columns.to_vec()),
         )?
         .with_limit(limit);

@@ -186,6 +186,7 @@ mod tests {
                 rows: 1,
                 bytes: 1,
                 metric_names: Vec::new(),
+                promoted: Vec::new(),
             }],
         };
         std::fs::write(

@@ -30,6 +30,13 @@ impl Signal {
         self as u8
     }
 
+    /// Whether this table's files keep frequent map keys as columns of their own (see
+    /// `promote`). Metrics do not: their rows are grouped into series by whole maps, so a
+    /// query needs every map whole anyway.
+    pub fn promotes_keys(self) -> bool {
+        !matches!(self, Signal::Metrics)
+    }
+
     pub fn from_tag(tag: u8) -> Option<Self> {
         Signal::ALL.get(usize::from(tag)).copied()
     }

@@ -53,6 +53,10 @@ pub struct StoreConfig {
     /// At most this many orgs stay loaded: past it, the least recently used are flushed and
     /// unloaded at once, idle period or not (each loaded org holds a log file open).
     pub max_loaded_orgs: usize,
+    /// Logs and spans files keep their frequent attribute and resource keys as columns of
+    /// their own (`promote`). Off writes files the way stores before promotion did; both
+    /// kinds stay readable side by side.
+    pub promote_keys: bool,
 }
 
 impl StoreConfig {
@@ -68,6 +72,7 @@ impl StoreConfig {
             default_retention_days: 30,
             idle_unload_after: Duration::from_secs(60),
             max_loaded_orgs: 256,
+            promote_keys: true,
         }
     }
 }
@@ -591,11 +596,12 @@ impl TelemetryStore {
         let Some(work) = table.begin_flush() else {
             return Ok(());
         };
-        let schema = schema::for_signal(table.signal);
-        let batches = work.batches;
-        let encoded =
-            tokio::task::spawn_blocking(move || parquet_io::encode_partitions(&schema, &batches))
-                .await??;
+        let (signal, batches) = (table.signal, work.batches);
+        let promote = self.inner.config.promote_keys;
+        let encoded = tokio::task::spawn_blocking(move || {
+            parquet_io::encode_partitions(signal, &batches, promote)
+        })
+        .await??;
         let mut manifest = (*table.manifest()).clone();
         let mut written = Vec::new();
         for file in encoded {
@@ -648,6 +654,7 @@ impl TelemetryStore {
             rows: file.rows,
             bytes: file.bytes.len() as u64,
             metric_names: file.metric_names.clone(),
+            promoted: file.promoted.clone(),
         })
     }
 
@@ -890,6 +897,7 @@ impl TelemetryStore {
         due.truncate(COMPACT_PARTITIONS_PER_PASS);
         for files in due {
             let mut batches = Vec::new();
+            let schema = schema::for_signal(table.signal);
             for file in &files {
                 let bytes = self
                     .inner
@@ -897,12 +905,15 @@ impl TelemetryStore {
                     .get(&file.path)
                     .await?
                     .with_context(|| format!("{} is missing", file.path))?;
-                batches
-                    .extend(tokio::task::spawn_blocking(move || parquet_io::decode(bytes)).await??);
+                let schema = schema.clone();
+                batches.extend(
+                    tokio::task::spawn_blocking(move || parquet_io::decode(bytes, &schema))
+                        .await??,
+                );
             }
-            let schema = schema::for_signal(table.signal);
+            let (signal, promote) = (table.signal, self.inner.config.promote_keys);
             let encoded = tokio::task::spawn_blocking(move || {
-                parquet_io::encode_partitions(&schema, &batches)
+                parquet_io::encode_partitions(signal, &batches, promote)
             })
             .await??;
             let old: Vec<String> = files.iter().map(|f| f.path.clone()).collect();
