@@ -57,7 +57,7 @@ fn attributes(rng: &mut Rng, batch: u64) -> Vec<KeyValue> {
     if rng.below(4) == 0 {
         attributes.push(kv("empty", None));
     }
-    if batch % 2 == 0 && rng.below(2) == 0 {
+    if batch.is_multiple_of(2) && rng.below(2) == 0 {
         attributes.push(kv("flip", text(format!("f{}", rng.below(3)))));
     }
     attributes

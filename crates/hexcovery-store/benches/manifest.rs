@@ -24,6 +24,7 @@ fn entry(i: usize) -> FileEntry {
         rows: 100_000,
         bytes: 4 << 20,
         metric_names: vec![],
+        promoted: Vec::new(),
     }
 }
 
