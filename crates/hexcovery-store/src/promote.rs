@@ -229,11 +229,6 @@ pub fn demote(batch: &RecordBatch, table: &SchemaRef) -> Result<RecordBatch, Arr
     RecordBatch::try_new(table.clone(), columns)
 }
 
-/// Whether `data_type` is the string map type promotion splits.
-pub fn is_string_map(data_type: &DataType) -> bool {
-    *data_type == map_type()
-}
-
 /// `merge_promoted(map, 'k1', column1, 'k2', column2, …)`: the scan's expression form of
 /// [`merge`], rebuilding whole maps from a file's promoted columns (keys in sorted order).
 #[derive(Debug, PartialEq, Eq, Hash)]

@@ -309,9 +309,10 @@ impl OrgTable {
             let expr = if i >= self.own_columns && !layout.contains(&name.as_str()) {
                 let (map, key) =
                     promote::parse_column_name(&name).expect("promoted columns are named so");
-                read_index(self.schema.index_of(map)?);
+                let map = self.schema.index_of(map)?;
+                read_index(map);
                 rewritten = true;
-                get_field(at(self.schema.index_of(map)?), key)
+                get_field(at(map), key)
             } else if promote::MAPS.contains(&name.as_str())
                 && layout
                     .iter()

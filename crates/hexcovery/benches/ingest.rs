@@ -215,53 +215,6 @@ where
     outcome
 }
 
-/// Sends pre-encoded request bytes as the gRPC message, so the client spends no CPU
-/// re-encoding (client and server share the machine); decodes the answer with prost.
-struct RawCodec<R>(std::marker::PhantomData<R>);
-
-struct RawEncoder;
-
-struct ProstDecoder<R>(std::marker::PhantomData<R>);
-
-impl tonic::codec::Encoder for RawEncoder {
-    type Item = bytes::Bytes;
-    type Error = tonic::Status;
-    fn encode(
-        &mut self,
-        item: bytes::Bytes,
-        dst: &mut tonic::codec::EncodeBuf<'_>,
-    ) -> Result<(), tonic::Status> {
-        bytes::BufMut::put_slice(dst, &item);
-        Ok(())
-    }
-}
-
-impl<R: prost::Message + Default> tonic::codec::Decoder for ProstDecoder<R> {
-    type Item = R;
-    type Error = tonic::Status;
-    fn decode(
-        &mut self,
-        src: &mut tonic::codec::DecodeBuf<'_>,
-    ) -> Result<Option<R>, tonic::Status> {
-        R::decode(src)
-            .map(Some)
-            .map_err(|e| tonic::Status::internal(e.to_string()))
-    }
-}
-
-impl<R: prost::Message + Default + Send + 'static> tonic::codec::Codec for RawCodec<R> {
-    type Encode = bytes::Bytes;
-    type Decode = R;
-    type Encoder = RawEncoder;
-    type Decoder = ProstDecoder<R>;
-    fn encoder(&mut self) -> RawEncoder {
-        RawEncoder
-    }
-    fn decoder(&mut self) -> ProstDecoder<R> {
-        ProstDecoder(std::marker::PhantomData)
-    }
-}
-
 async fn raw_client(endpoint: String) -> tonic::client::Grpc<tonic::transport::Channel> {
     let channel = tonic::transport::Channel::from_shared(endpoint)
         .unwrap()
@@ -288,7 +241,7 @@ async fn send_raw<R: prost::Message + Default + Send + 'static>(
         .metadata_mut()
         .insert("x-api-key", key.parse().unwrap());
     let path = tonic::codegen::http::uri::PathAndQuery::from_static(path);
-    grpc.unary::<bytes::Bytes, R, _>(request, path, RawCodec::<R>(std::marker::PhantomData))
+    grpc.unary::<bytes::Bytes, R, _>(request, path, common::raw_grpc::RawCodec::<R>::new())
         .await
         .map(|_| (records, size))
 }

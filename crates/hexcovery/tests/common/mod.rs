@@ -5,6 +5,7 @@
 
 pub mod clock;
 pub mod otlp;
+pub mod raw_grpc;
 pub mod receiver;
 pub mod smtp;
 
