@@ -524,7 +524,10 @@ impl QueryEngine {
         let mut query =
             match hexcovery_oql::resolve(text, &statement, &catalog, &context).map_err(invalid)? {
                 Resolved::ShowTables => return Ok(show_tables(&catalog)),
-                Resolved::Describe(table) => return Ok(describe(&table)),
+                Resolved::Describe(table) => {
+                    let promoted = promoted_columns(store, org, &table).await?;
+                    return Ok(describe(&table, &promoted));
+                }
                 Resolved::Select(query) => query,
             };
         if let Some(step) = request.bucket_by {
@@ -691,8 +694,27 @@ fn show_tables(catalog: &[TableDef]) -> Answer {
     }
 }
 
-/// `DESCRIBE t`: one row per column — name, type, and for namespace columns the metric.
-fn describe(table: &TableDef) -> Answer {
+/// The map values some of the table's files store as columns of their own
+/// (`attributes['http.route']`), for `DESCRIBE`: logs and spans only.
+async fn promoted_columns(
+    store: &TelemetryStore,
+    org: Uuid,
+    table: &TableDef,
+) -> anyhow::Result<Vec<String>> {
+    use hexcovery_oql::catalog::TableKind;
+    let signal = match table.kind {
+        TableKind::Logs => Signal::Logs,
+        TableKind::Spans => Signal::Spans,
+        _ => return Ok(Vec::new()),
+    };
+    let table = store.table(org, signal).await?;
+    Ok(table.promoted_columns().map(str::to_owned).collect())
+}
+
+/// `DESCRIBE t`: one row per column — name, type, and for namespace columns the metric —
+/// then one per promoted map value (`attributes['http.route']`, a string), so completion and
+/// the schema page know which keys read as fast as columns.
+fn describe(table: &TableDef, promoted: &[String]) -> Answer {
     use hexcovery_oql::catalog::TableKind;
     let metric_of = |column: &str| -> Value {
         match &table.kind {
@@ -713,6 +735,13 @@ fn describe(table: &TableDef) -> Answer {
                 metric_of(&c.name),
             ]
         })
+        .chain(promoted.iter().map(|name| {
+            vec![
+                name.clone().into(),
+                ValueType::String.name().into(),
+                Value::Null,
+            ]
+        }))
         .collect();
     Answer {
         columns: text_columns(DESCRIBE),

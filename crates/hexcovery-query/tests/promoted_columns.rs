@@ -1,7 +1,8 @@
-//! Promoted attribute columns answer exactly what the maps answer: the same generated logs and
-//! spans are queried from a store whose files mix layouts (written before promotion, with
-//! promotion, compacted together, and rows still in memory) and from a store holding every
-//! row in memory (the unoptimised path, where each value is taken out of its map).
+//! Promoted attribute columns, and strings read as views, answer exactly what the maps and the
+//! stored strings answer: the same generated logs and spans are queried from a store whose
+//! files mix layouts (written before promotion, with promotion, compacted together, and rows
+//! still in memory) and from a store holding every row in memory (the unoptimised path, where
+//! each value is taken out of its map).
 
 use chrono::{TimeDelta, Utc};
 use hexcovery_query::{Column, QueryEngine, QueryLimits, QueryRequest};
@@ -147,6 +148,12 @@ const QUERIES: &[&str] = &[
     "SELECT attributes['http.route'] AS r, p99(duration_ms), count(*) FROM spans GROUP BY r ORDER BY r",
     "SELECT name, attributes['flip'] AS f, count(*) FROM spans GROUP BY name, f ORDER BY name, f",
     "SELECT timestamp, name, attributes, resource FROM spans ORDER BY timestamp LIMIT 300",
+    // The table's own strings, read as views from files and cast from memory.
+    "SELECT level, count(*) FROM logs GROUP BY level ORDER BY level",
+    "SELECT DISTINCT service FROM logs ORDER BY service",
+    "SELECT service, level, count(*) FROM logs WHERE body LIKE 'line 3-%' GROUP BY service, level ORDER BY service, level",
+    "SELECT upper(level) AS l, min(body), max(body) FROM logs WHERE service != 'svc-0' GROUP BY l ORDER BY l",
+    "SELECT kind, status, name, count(*) FROM spans GROUP BY kind, status, name ORDER BY kind, status, name",
 ];
 
 async fn load(store: &TelemetryStore, org: Uuid, batches: std::ops::Range<u64>, now: u64) {
@@ -177,6 +184,21 @@ async fn answers(engine: &QueryEngine, store: &TelemetryStore, org: Uuid) -> Vec
         out.push((answer.columns, answer.rows, answer.truncated));
     }
     out
+}
+
+/// `DESCRIBE logs` as (column, type) pairs.
+async fn describe(
+    engine: &QueryEngine,
+    store: &TelemetryStore,
+    org: Uuid,
+) -> Vec<(String, serde_json::Value)> {
+    let request = QueryRequest::new("DESCRIBE logs");
+    let answer = engine.run(store, org, &request, Utc::now()).await.unwrap();
+    answer
+        .rows
+        .into_iter()
+        .map(|row| (row[0].as_str().unwrap().to_owned(), row[1].clone()))
+        .collect()
 }
 
 /// Each answer equals the expected one; a difference names the query and the first row.
@@ -265,6 +287,23 @@ async fn promoted_columns_answer_what_the_maps_answer() {
     assert!(merged > 0, "the hour partitions had files to merge");
     let compacted = answers(&engine, &store, org).await;
     same(&expected, &compacted, "compacted files");
+
+    // DESCRIBE lists the promoted values after the table's own columns, as strings; a store
+    // without files has none to list.
+    let columns = describe(&engine, &store, org).await;
+    let own = hexcovery_store::schema::LOGS.fields().len();
+    let listed: Vec<&str> = columns[own..]
+        .iter()
+        .map(|(name, _)| name.as_str())
+        .collect();
+    let table = store
+        .table(org, hexcovery_store::Signal::Logs)
+        .await
+        .unwrap();
+    assert_eq!(listed, table.promoted_columns().collect::<Vec<_>>());
+    assert!(listed.contains(&"attributes['http.route']"), "{listed:?}");
+    assert!(columns[own..].iter().all(|(_, ty)| ty == "string"));
+    assert_eq!(describe(&engine, &reference, org).await.len(), own);
 }
 
 #[test]

@@ -274,19 +274,24 @@ impl ScalarUDFImpl for MergePromoted {
         let (map, rest) = arrays
             .split_first()
             .ok_or_else(|| DataFusionError::Internal("merge_promoted needs a map".into()))?;
-        let mut parts = Vec::with_capacity(rest.len() / 2);
+        let mut pairs = Vec::with_capacity(rest.len() / 2);
         for pair in rest.chunks(2) {
             let [key, values] = pair else {
                 return Err(DataFusionError::Internal(
                     "merge_promoted takes (key, values) pairs".into(),
                 ));
             };
-            let key = key.as_string::<i32>();
+            // Scans read promoted columns as views; maps hold plain strings.
+            let key = arrow::compute::cast(key, &DataType::Utf8)?;
             if key.is_empty() || key.is_null(0) {
                 return Ok(ColumnarValue::Array(new_null_array(&map_type(), rows)));
             }
-            parts.push((key.value(0), values.as_string::<i32>()));
+            pairs.push((key, arrow::compute::cast(values, &DataType::Utf8)?));
         }
+        let parts: Vec<(&str, &StringArray)> = pairs
+            .iter()
+            .map(|(key, values)| (key.as_string::<i32>().value(0), values.as_string::<i32>()))
+            .collect();
         Ok(ColumnarValue::Array(Arc::new(merge(map.as_map(), &parts)?)))
     }
 }

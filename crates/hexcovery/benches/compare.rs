@@ -8,7 +8,8 @@
 //! (`bench/duckdb_compare.py`, 2 threads), one after the other, BENCH_RUNS timed runs each
 //! after one warm-up, checks that both answer the same rows (a MISMATCH line and a non-zero
 //! exit otherwise) and prints medians, ratios, their geometric mean, bytes per record and a
-//! cross-size table of ms per million rows. BENCH_COMPARE_QUERIES filters by query id.
+//! cross-size table of ms per million rows. BENCH_COMPARE_QUERIES filters by query id;
+//! BENCH_COMPARE_KEEP keeps each size's data directory and DuckDB's files to inspect.
 //!
 //! `cargo bench -p hexcovery --bench compare` (needs `pip install duckdb`)
 
@@ -1365,6 +1366,12 @@ fn main() {
         println!("ingest: {ingest_rate:.0} records/s");
         all.push((rows, measured));
         drop(server);
+        if std::env::var_os("BENCH_COMPARE_KEEP").is_some() {
+            println!(
+                "kept the data directory and DuckDB's files in {}",
+                work.keep().display()
+            );
+        }
     }
     if all.len() > 1 {
         println!("\nhexcovery ms per million rows of the queried table, by size:");

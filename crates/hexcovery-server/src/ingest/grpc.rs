@@ -39,11 +39,22 @@ pub struct OtlpGrpc {
     state: AppState,
 }
 
-/// What [`Gate`] hands the services: the caller's key and the request's charge.
+/// What [`Gate`] hands the services: the caller's key, the request's charge and, when the
+/// message came uncompressed, its protobuf bytes as sent.
 #[derive(Clone)]
 struct Admitted {
     key: ApiKeyPrincipal,
     charge: Arc<Mutex<Charge>>,
+    wire: Option<bytes::Bytes>,
+}
+
+/// The protobuf bytes of a gRPC body holding exactly one uncompressed message (a zero flag
+/// byte, its big-endian u32 length, then the message): what the write-ahead log stores, so
+/// the request is not encoded again. `None` for a compressed or any other body.
+fn uncompressed_message(body: &bytes::Bytes) -> Option<bytes::Bytes> {
+    let header: [u8; 5] = body.get(..5)?.try_into().ok()?;
+    let length = u32::from_be_bytes([header[1], header[2], header[3], header[4]]) as usize;
+    (header[0] == 0 && length == body.len() - 5).then(|| body.slice(5..))
 }
 
 impl OtlpGrpc {
@@ -70,7 +81,7 @@ impl OtlpGrpc {
             &self.state,
             admitted.key.org_id,
             &request,
-            None,
+            admitted.wire.clone(),
             size,
             batch_id.as_deref(),
         )
@@ -238,6 +249,7 @@ where
             parts.extensions.insert(Admitted {
                 key,
                 charge: Arc::clone(&charge),
+                wire: uncompressed_message(&body),
             });
             let request = axum::http::Request::from_parts(
                 parts,
@@ -285,4 +297,34 @@ pub async fn serve(
         )
         .serve_with_incoming_shutdown(TcpIncoming::from(listener), shutdown)
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::uncompressed_message;
+    use bytes::Bytes;
+
+    #[test]
+    fn only_a_whole_uncompressed_frame_yields_its_message() {
+        let frame = |flag: u8, length: u32, message: &[u8]| {
+            let mut body = vec![flag];
+            body.extend_from_slice(&length.to_be_bytes());
+            body.extend_from_slice(message);
+            Bytes::from(body)
+        };
+        assert_eq!(
+            uncompressed_message(&frame(0, 3, b"abc")).as_deref(),
+            Some(&b"abc"[..])
+        );
+        assert_eq!(
+            uncompressed_message(&frame(0, 0, b"")).as_deref(),
+            Some(&b""[..])
+        );
+        // Compressed, a length that is not the rest of the body (two frames, or cut short),
+        // and a body shorter than a frame header.
+        assert_eq!(uncompressed_message(&frame(1, 3, b"abc")), None);
+        assert_eq!(uncompressed_message(&frame(0, 2, b"abc")), None);
+        assert_eq!(uncompressed_message(&frame(0, 4, b"abc")), None);
+        assert_eq!(uncompressed_message(&Bytes::from_static(&[0, 0, 0])), None);
+    }
 }

@@ -12,7 +12,7 @@ import { Decoration, type DecorationSet, drawSelection, EditorView, highlightSpe
 import { completionSite, errorRange, FUNCTIONS, KEYWORDS, quoteString, tokenize, type TokenType } from "../../lib/oqlLanguage";
 import { theme } from "../../lib/theme";
 import type { EditorError } from "./errors";
-import { loadColumns, loadMapKeys, loadTables } from "./schema";
+import { loadColumns, loadMapKeys, loadTables, promotedKeys } from "./schema";
 
 /** Typing over a selection is applied by CodeMirror, not the browser: Chromium keeps the
  * deleted text's look by writing `style` attributes into the line (its "typing style"),
@@ -137,14 +137,21 @@ async function complete(ctx: CompletionContext): Promise<CompletionResult | null
     options = (site.keywords ?? []).map((k) => ({ label: k, type: "keyword" }));
   } else if (site.kind === "mapKey") {
     if (!site.table || (site.map !== "attributes" && site.map !== "resource")) return null;
-    const keys = await quiet(loadMapKeys(site.table), null);
-    const list = keys ? keys[site.map as "attributes" | "resource"] : [];
+    const map = site.map as "attributes" | "resource";
+    const [keys, columns] = await Promise.all([quiet(loadMapKeys(site.table), null), quiet(loadColumns(site.table), [])]);
+    const apply = (key: string) => (site.quoted ? key.replace(/'/g, "''") : `${quoteString(key)}]`);
+    const list = keys ? keys[map] : [];
+    const promoted = promotedKeys(columns, map);
     options = list.map((k) => ({
       label: k.key,
       type: "property",
-      detail: `${k.rows} of ${keys?.sampled} rows`,
-      apply: site.quoted ? k.key.replace(/'/g, "''") : `${quoteString(k.key)}]`,
+      detail: `${k.rows} of ${keys?.sampled} rows${promoted.includes(k.key) ? " · column" : ""}`,
+      apply: apply(k.key),
     }));
+    // Keys stored as columns that the sampled rows did not carry still exist in the data.
+    for (const key of promoted.filter((p) => !list.some((k) => k.key === p))) {
+      options.push({ label: key, type: "property", detail: "column", apply: apply(key) });
+    }
   } else {
     const columns = site.table ? await quiet(loadColumns(site.table), []) : [];
     options = [

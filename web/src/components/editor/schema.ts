@@ -56,6 +56,13 @@ export const loadColumns = (table: string): Promise<ColumnInfo[]> =>
     records(await oql(`DESCRIBE ${quoteIdent(table)}`)).map((r) => ({ name: String(r.column), type: String(r.type), metric: r.metric == null ? null : String(r.metric) })),
   );
 
+/** The keys of `map` that the table stores as columns of their own, from the rows `DESCRIBE`
+ * adds for them (`attributes['http.route']`): frequent keys, fast to filter and group by. */
+export function promotedKeys(columns: ColumnInfo[], map: "attributes" | "resource"): string[] {
+  const prefix = `${map}['`;
+  return columns.filter((c) => c.name.startsWith(prefix) && c.name.endsWith("']")).map((c) => c.name.slice(prefix.length, -2));
+}
+
 /** Rows sampled for map keys: the newest of the last day. */
 export const KEY_SAMPLE_ROWS = 1000;
 
