@@ -56,11 +56,20 @@ export const loadColumns = (table: string): Promise<ColumnInfo[]> =>
     records(await oql(`DESCRIBE ${quoteIdent(table)}`)).map((r) => ({ name: String(r.column), type: String(r.type), metric: r.metric == null ? null : String(r.metric) })),
   );
 
-/** The keys of `map` that the table stores as columns of their own, from the rows `DESCRIBE`
- * adds for them (`attributes['http.route']`): frequent keys, fast to filter and group by. */
+/** The map and key of a column `DESCRIBE` lists for a key stored as a column of its own
+ * (`attributes['http.route']`: a frequent key, fast to filter and group by); null for any
+ * other column. */
+export function promotedColumn(name: string): { map: "attributes" | "resource"; key: string } | null {
+  const m = /^(attributes|resource)\['(.*)'\]$/s.exec(name);
+  return m ? { map: m[1] as "attributes" | "resource", key: m[2] } : null;
+}
+
+/** The keys of `map` that the table stores as columns of their own. */
 export function promotedKeys(columns: ColumnInfo[], map: "attributes" | "resource"): string[] {
-  const prefix = `${map}['`;
-  return columns.filter((c) => c.name.startsWith(prefix) && c.name.endsWith("']")).map((c) => c.name.slice(prefix.length, -2));
+  return columns.flatMap((c) => {
+    const promoted = promotedColumn(c.name);
+    return promoted && promoted.map === map ? [promoted.key] : [];
+  });
 }
 
 /** Rows sampled for map keys: the newest of the last day. */

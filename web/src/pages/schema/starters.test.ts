@@ -1,6 +1,6 @@
 // Tests of the schema page's starter queries.
 import { describe, expect, it } from "vitest";
-import { columnStarter, keyStarter, metricStarter, queryHref, tableStarter } from "./starters";
+import { aboutColumn, columnStarter, keyStarter, metricStarter, queryHref, tableStarter } from "./starters";
 
 describe("starter queries", () => {
   it("fits the column's type", () => {
@@ -18,5 +18,10 @@ describe("starter queries", () => {
     expect(metricStarter("host.cpu_usage_pct")).toContain("WHERE name = 'host.cpu_usage_pct'");
     expect(tableStarter("spans")).toBe("SELECT * FROM spans ORDER BY timestamp DESC LIMIT 100");
     expect(queryHref("SELECT 1 FROM logs")).toBe("/query?q=SELECT+1+FROM+logs");
+  });
+  it("opens a key stored as a column as the map access it stands for", () => {
+    expect(columnStarter("logs", "logs", "attributes['http.route']", "string")).toBe(keyStarter("logs", "attributes", "http.route"));
+    expect(columnStarter("spans", "spans", "resource['it's']", "string")).toBe("SELECT resource['it''s'] AS value, count(*) FROM spans GROUP BY value ORDER BY count(*) DESC LIMIT 20");
+    expect(aboutColumn("logs", "attributes['http.route']")).toContain("stored as a column");
   });
 });

@@ -1,5 +1,6 @@
 // Starter queries the schema page links to: a sensible first look at a column, a map key,
 // a metric or a whole table, written so they run as they are.
+import { promotedColumn } from "../../components/editor/schema";
 import { quoteIdent, quoteString } from "../../lib/oqlLanguage";
 
 /** Columns that hold free text or ids: their values are better read than counted. */
@@ -13,6 +14,9 @@ export function tableStarter(table: string): string {
 
 /** A first query on `column` (of `type`) of `table` (whose kind `SHOW TABLES` gave). */
 export function columnStarter(table: string, kind: string, column: string, type: string): string {
+  // A key stored as a column is written as the map access it stands for.
+  const promoted = promotedColumn(column);
+  if (promoted) return keyStarter(table, promoted.map, promoted.key);
   const t = quoteIdent(table);
   const c = quoteIdent(column);
   if (type === "timestamp") return `SELECT bucket() AS t, count(*) FROM ${t} GROUP BY t ORDER BY t`;
@@ -91,5 +95,6 @@ const BY_KIND: Record<string, Record<string, string>> = {
 
 /** A few words on what a built-in column holds (empty when unknown). */
 export function aboutColumn(kind: string, column: string): string {
+  if (promotedColumn(column)) return "A frequent key, stored as a column of its own: fast to filter and group by.";
   return BY_KIND[kind]?.[column] ?? COMMON[column] ?? "";
 }
