@@ -613,6 +613,8 @@ async fn slack_is_retried_after_429_and_email_threads_the_resolve() {
     evaluated(&api, &jwt, &id, t(2)).await;
     // Slack answered 429 with Retry-After: 1; the retry is due a second later.
     slack.wait_for(1).await;
+    let slack_id = slack_channel["id"].as_str().unwrap();
+    api.attempts_recorded(&jwt, slack_id, 1).await;
     clock.set(t(2) + TimeDelta::seconds(2));
     let posts = bodies(&slack.wait_for(2).await);
     assert_eq!(posts[0], posts[1], "the same message is retried");

@@ -363,6 +363,7 @@ async fn down_monitors_notify_a_signed_webhook_with_retries() {
     let first = hook.wait_for(1).await;
     assert_eq!(first[0].0["x-hexcovery-event"], "heartbeat.down");
     // The endpoint failed; the next attempt is 10 s later on the server's clock.
+    api.attempts_recorded(&admin.jwt(), &channel_id, 1).await;
     clock.set_minutes(67);
     let both = hook.wait_for(2).await;
     let (headers, body) = &both[1];

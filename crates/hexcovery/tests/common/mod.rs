@@ -353,6 +353,27 @@ impl Api {
             body["key"].as_str().unwrap().to_string(),
         )
     }
+
+    /// Waits until the channel's newest delivery has `attempts` recorded attempts.
+    ///
+    /// A receiver sees a request before the server records how it went, and the server
+    /// schedules the retry from its clock at that moment; a test that moves the clock
+    /// first would push the retry past the instant it moves to.
+    pub async fn attempts_recorded(&self, cred: &Cred, channel_id: &str, attempts: u64) {
+        let path = format!("/api/v1/notification-channels/{channel_id}/deliveries");
+        let wait = async {
+            loop {
+                let d = self.get(&path, cred).await.expect(200);
+                if d["deliveries"][0]["attempts"].as_u64() >= Some(attempts) {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(30), wait)
+            .await
+            .unwrap_or_else(|_| panic!("{attempts} attempts recorded on channel {channel_id}"));
+    }
 }
 
 /// What a signup, login, refresh or invite acceptance answers.
