@@ -9,6 +9,7 @@
 //! [`QueryEngine::check`] resolves a stored query without running it.
 //! No HTTP here: the server's `routes::dsl` maps [`QueryError`] to responses.
 
+mod counted;
 mod profile;
 mod render;
 mod slots;
@@ -289,6 +290,9 @@ pub struct QueryEngine {
     /// Parquet footers and page indexes, shared by every query's session (files never change
     /// once written; their paths hold the org, and a query reads only its org's files).
     metadata_cache: Arc<FileMetadataCache>,
+    /// Whether counts over whole files come from their stored counts (`counted`); off only
+    /// to compare against the rows.
+    file_counts: bool,
 }
 
 /// How much parsed Parquet metadata the engine keeps: about a thousand files' worth.
@@ -345,7 +349,15 @@ impl QueryEngine {
             slots,
             runtime: Arc::new(QueryRuntime(Some(runtime))),
             metadata_cache: caches.get_file_metadata_cache(),
+            file_counts: true,
         })
+    }
+
+    /// With `false`, every answer is computed from rows, never from the files' stored
+    /// counts (to check that both agree).
+    pub fn with_file_counts(mut self, on: bool) -> Self {
+        self.file_counts = on;
+        self
     }
 
     /// The limits every query runs under.
@@ -544,12 +556,17 @@ impl QueryEngine {
             "spans" => Signal::Spans,
             _ => Signal::Metrics,
         };
-        let source =
-            datafusion::datasource::provider_as_source(store.table_provider(org, signal).await?);
+        let table = store.table(org, signal).await?;
+        let source = datafusion::datasource::provider_as_source(table.clone());
         let plan = hexcovery_oql::plan(&query, source).map_err(|e| match e {
             PlanError::Oql(error) => invalid(error),
             PlanError::DataFusion(e) => QueryError::Internal(e.into()),
         })?;
+        let (plan, counted) = if self.file_counts {
+            counted::rewrite(plan, &table).map_err(|e| QueryError::Internal(e.into()))?
+        } else {
+            (plan, counted::CountedUse::default())
+        };
         // One row past the cap tells whether the answer was cut.
         let plan = LogicalPlanBuilder::from(plan)
             .limit(0, Some(max_rows.saturating_add(1)))
@@ -581,6 +598,8 @@ impl QueryEngine {
             })
             .collect();
         let mut stats = ScanStats::of(&physical);
+        stats.files_counted = counted.files;
+        stats.rows_counted = counted.rows;
         stats.bucket = query.bucket.map(format_step);
         Ok(Answer {
             columns,

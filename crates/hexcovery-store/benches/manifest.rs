@@ -25,6 +25,7 @@ fn entry(i: usize) -> FileEntry {
         bytes: 4 << 20,
         metric_names: vec![],
         promoted: Vec::new(),
+        counts: None,
     }
 }
 

@@ -5,6 +5,7 @@
 
 pub mod batch_ids;
 pub mod convert;
+pub mod counts;
 pub mod manifest;
 pub mod manifest_log;
 pub mod otlp;

@@ -35,6 +35,10 @@ pub struct FileEntry {
     /// (`attributes['http.route']`, see `promote`); none in files written before promotion.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub promoted: Vec<String>,
+    /// The file's rows per group of its signal's counted columns (see `counts`); none in
+    /// files written before counts, or with too many groups.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counts: Option<crate::counts::GroupCounts>,
 }
 
 /// One commit: what it adds to and removes from the version before it.
@@ -117,6 +121,7 @@ mod tests {
             bytes: 1,
             metric_names: vec![],
             promoted: vec![],
+            counts: None,
         };
         assert!(file.overlaps(None, None));
         assert!(file.overlaps(Some(20), None));
@@ -135,6 +140,7 @@ mod tests {
             bytes: 1,
             metric_names: vec![],
             promoted: vec![],
+            counts: None,
         }
     }
 

@@ -202,6 +202,7 @@ mod tests {
             bytes: 1,
             metric_names: vec![],
             promoted: vec![],
+            counts: None,
         }
     }
 

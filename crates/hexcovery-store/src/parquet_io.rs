@@ -34,6 +34,8 @@ pub struct EncodedFile {
     pub metric_names: Vec<String>,
     /// The map keys the file keeps as columns of their own (`promote::column_name`).
     pub promoted: Vec<String>,
+    /// Rows per group of the signal's counted columns (see `counts`).
+    pub counts: Option<crate::counts::GroupCounts>,
 }
 
 /// The distinct values of a metrics batch's `name` column; empty for other signals' rows.
@@ -204,6 +206,7 @@ pub fn encode_partitions(
             rows: part.num_rows() as u64,
             metric_names: metric_names(&part),
             promoted,
+            counts: crate::counts::GroupCounts::of(&part, crate::counts::counted_columns(signal)),
         });
     }
     Ok(files)

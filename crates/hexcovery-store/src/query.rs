@@ -3,6 +3,8 @@
 //! statistics) unioned with the rows still in memory. Built from a snapshot, so a query sees
 //! each row exactly once even while flushes and compactions commit.
 
+use crate::Signal;
+use crate::counts;
 use crate::manifest::FileEntry;
 use crate::promote;
 use crate::schema::TIMESTAMP;
@@ -47,10 +49,26 @@ pub struct OrgTable {
     own_columns: usize,
     files: Vec<FileEntry>,
     memory: Vec<RecordBatch>,
+    /// The columns whose groups the files count (`counts::counted_columns`).
+    counted: &'static [&'static str],
+}
+
+/// A table split for a query that only counts rows by the counted columns (see
+/// [`OrgTable::split_counted`]).
+#[derive(Debug)]
+pub struct Counted {
+    /// The files the counts could not answer for, and the rows in memory.
+    pub rest: OrgTable,
+    /// Rows per group of the counted files (`counts::counts_batch`).
+    pub counts: RecordBatch,
+    /// Files and rows the counts stand for.
+    pub files: usize,
+    pub rows: u64,
 }
 
 impl OrgTable {
-    pub fn new(schema: SchemaRef, snapshot: Snapshot) -> Self {
+    pub fn new(signal: Signal, snapshot: Snapshot) -> Self {
+        let schema = crate::schema::for_signal(signal);
         // Newest files first: a scan reads them in this order, so `ORDER BY timestamp DESC
         // LIMIT n` (the logs page's first query) fills its top n from the newest rows, and
         // the filter that the top n sets then prunes older files by their statistics. In
@@ -78,7 +96,47 @@ impl OrgTable {
             own_columns,
             files,
             memory: snapshot.memory,
+            counted: counts::counted_columns(signal),
         }
+    }
+
+    /// The columns whose groups the table's files count.
+    pub fn counted_columns(&self) -> &'static [&'static str] {
+        self.counted
+    }
+
+    /// Splits the table for a query over `[from, to)` that only counts rows per group of
+    /// the counted columns: the files wholly inside the range that keep counts become one
+    /// batch of counts; the other files and the rows in memory stay a table to scan.
+    /// `None` when no file can be answered from its counts.
+    pub fn split_counted(&self, from: Option<i64>, to: Option<i64>) -> Option<Counted> {
+        let inside =
+            |f: &FileEntry| from.is_none_or(|x| f.min_ts >= x) && to.is_none_or(|t| f.max_ts < t);
+        let (counted, rest): (Vec<&FileEntry>, Vec<&FileEntry>) = self
+            .files
+            .iter()
+            .partition(|f| f.counts.is_some() && inside(f));
+        if counted.is_empty() {
+            return None;
+        }
+        let counts = counts::counts_batch(
+            &self.stored,
+            self.counted,
+            counted.iter().filter_map(|f| f.counts.as_ref()),
+        )?;
+        Some(Counted {
+            rest: OrgTable {
+                schema: self.schema.clone(),
+                stored: self.stored.clone(),
+                own_columns: self.own_columns,
+                files: rest.into_iter().cloned().collect(),
+                memory: self.memory.clone(),
+                counted: self.counted,
+            },
+            counts,
+            files: counted.len(),
+            rows: counted.iter().map(|f| f.rows).sum(),
+        })
     }
 
     /// How many files a scan over `[from, to)` opens (pruning is observable in tests).
@@ -133,6 +191,11 @@ fn time_bound(expr: &Expr) -> Option<(Option<i64>, Option<i64>)> {
         Operator::Eq => Some((Some(value), value.checked_add(1)?.into())),
         _ => None,
     }
+}
+
+/// Whether `expr` is a bound on `timestamp` that [`timestamp_bounds`] understands.
+pub fn is_time_bound(expr: &Expr) -> bool {
+    time_bound(expr).is_some()
 }
 
 /// Bounds `[from, to)` on `timestamp` implied by conjunctive filters; unknown shapes are

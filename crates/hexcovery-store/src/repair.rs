@@ -187,6 +187,7 @@ mod tests {
                 bytes: 1,
                 metric_names: Vec::new(),
                 promoted: Vec::new(),
+                counts: None,
             }],
         };
         std::fs::write(

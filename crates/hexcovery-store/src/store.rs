@@ -547,7 +547,7 @@ impl TelemetryStore {
     pub async fn table(&self, org: Uuid, signal: Signal) -> anyhow::Result<Arc<OrgTable>> {
         let tables = self.org(org).await?;
         Ok(Arc::new(OrgTable::new(
-            schema::for_signal(signal),
+            signal,
             tables.table(signal).snapshot(),
         )))
     }
@@ -655,6 +655,7 @@ impl TelemetryStore {
             bytes: file.bytes.len() as u64,
             metric_names: file.metric_names.clone(),
             promoted: file.promoted.clone(),
+            counts: file.counts.clone(),
         })
     }
 
