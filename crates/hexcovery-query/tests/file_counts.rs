@@ -48,7 +48,11 @@ fn logs(rng: &mut Rng, batch: u64, now: u64) -> ExportRequest {
         .map(|r| ResourceLogs {
             resource: resource(format!(
                 "svc-{}",
-                if r == 3 && batch % 3 != 0 { 0 } else { r }
+                if r == 3 && !batch.is_multiple_of(3) {
+                    0
+                } else {
+                    r
+                }
             )),
             scope_logs: vec![ScopeLogs {
                 log_records: (0..50)
@@ -221,9 +225,8 @@ async fn compare(store: &TelemetryStore, org: Uuid, what: &str, expect_counts: b
                 (&want.columns, &want.rows),
                 "{what}, {text} over {range:?}"
             );
-            assert_eq!(
+            assert!(
                 got.stats.rows_scanned + got.stats.rows_counted >= want.stats.rows_scanned,
-                true,
                 "{text}: the counts stand for rows that were scanned without them"
             );
             let countable = i < COUNTABLE;

@@ -30,6 +30,9 @@ pub fn counted_columns(signal: Signal) -> &'static [&'static str] {
     }
 }
 
+/// One group's values (one per counted column) and its rows.
+type Group<'a> = (Vec<Option<&'a str>>, u64);
+
 /// One file's rows per distinct combination of its counted columns.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct GroupCounts {
@@ -100,7 +103,7 @@ impl GroupCounts {
 
     /// The groups: each one's values (one per column) and rows. `None` if the entry is not
     /// well formed (a manifest written by hand or damaged), so the file is read instead.
-    fn groups(&self) -> Option<Vec<(Vec<Option<&str>>, u64)>> {
+    fn groups(&self) -> Option<Vec<Group<'_>>> {
         let width = self.columns.len();
         if width == 0 || self.values.len() != width || self.keys.len() != self.rows.len() * width {
             return None;
