@@ -20,8 +20,9 @@ pub struct ScanStats {
     /// Parquet files opened; files outside the time range are never opened.
     pub files_scanned: u64,
     /// Files whose rows the answer took from the counts kept with them (a count or
-    /// `DISTINCT` of `service`/`level`, …), and the rows those files hold; none of them is
-    /// in `rows_scanned` or `files_scanned`.
+    /// `DISTINCT` of `service`/`level`, …), and the rows those files hold. Those files are
+    /// not in `files_scanned`, nor their rows in `rows_scanned` (which counts the groups
+    /// read from the counts instead).
     pub files_counted: u64,
     pub rows_counted: u64,
     /// The step of the answer's `bucket()` column (`"5m"`), picked from the time range or
