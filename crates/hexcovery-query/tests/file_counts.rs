@@ -17,16 +17,8 @@ use serde_json::Value as Json;
 use std::path::Path;
 use uuid::Uuid;
 
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
+mod common;
+use common::Rng;
 
 fn resource(service: String) -> Option<Resource> {
     Some(Resource {
